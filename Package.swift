@@ -1,0 +1,55 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "vega",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "vega", targets: ["vega"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // PCRE2 (Debian's libpcre2-dev): a JIT regex engine that accepts the gitleaks/RE2 rule syntax.
+        .systemLibrary(
+            name: "CPCRE2",
+            pkgConfig: "libpcre2-8",
+            providers: [.apt(["libpcre2-dev"])]
+        ),
+        .target(
+            name: "VegaModel",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(name: "VegaWorkspace", dependencies: ["VegaModel"]),
+        .target(
+            name: "VegaSecrets",
+            dependencies: ["VegaModel", "VegaWorkspace", "CPCRE2", .product(name: "Yams", package: "Yams")],
+            resources: [.copy("Resources/rules.yaml")]
+        ),
+        .target(name: "VegaReports", dependencies: ["VegaModel"]),
+        .target(
+            name: "VegaScanner",
+            dependencies: ["VegaModel", "VegaWorkspace", "VegaSecrets", "VegaReports", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(
+            name: "VegaCLI",
+            dependencies: [
+                "VegaModel", "VegaWorkspace", "VegaSecrets", "VegaReports", "VegaScanner",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "vega", dependencies: ["VegaCLI"]),
+
+        // Temp repositories, planted secrets and process helpers shared by the test targets.
+        .target(name: "VegaTestSupport", path: "Tests/VegaTestSupport"),
+        .testTarget(name: "VegaModelTests", dependencies: ["VegaModel"]),
+        .testTarget(name: "VegaWorkspaceTests", dependencies: ["VegaWorkspace"]),
+        .testTarget(name: "VegaSecretsTests", dependencies: ["VegaSecrets", "VegaWorkspace"]),
+        .testTarget(name: "VegaReportsTests", dependencies: ["VegaReports"]),
+        .testTarget(name: "VegaScannerTests", dependencies: ["VegaScanner", "VegaReports", "VegaTestSupport"]),
+        .testTarget(name: "VegaCLITests", dependencies: ["vega", "VegaTestSupport"]),
+    ]
+)

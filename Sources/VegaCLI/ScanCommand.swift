@@ -1,0 +1,123 @@
+import ArgumentParser
+import Foundation
+import VegaModel
+import VegaReports
+import VegaScanner
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json, sarif
+}
+
+extension FailThreshold: ExpressibleByArgument {}
+
+struct ScanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scan",
+        abstract: "Scan a directory or a git repository URL.",
+        discussion: """
+        Exit status: 0 when no finding is at or above --fail-on, 1 when one is, 2 on a usage or runtime error.
+        A git URL (https://, ssh://, git@host:path, file://) is cloned shallow into a temporary folder and removed afterwards.
+        """
+    )
+
+    @Argument(help: "A directory, or a git URL (https, ssh, file).")
+    var source: String = "."
+
+    @Option(help: "Output format: table (default on a terminal), json (default otherwise) or sarif.")
+    var format: OutputFormat?
+
+    @Option(name: [.short, .long], help: "Write the report to this file instead of standard output.")
+    var output: String?
+
+    @Option(name: .customLong("fail-on"), help: "Exit 1 when a finding is at or above this severity: critical, high, medium, low or none (default: high, or the config's fail_on).")
+    var failOn: FailThreshold?
+
+    @Option(help: "Report only findings whose fingerprint is not in this earlier JSON or SARIF report.")
+    var baseline: String?
+
+    @Option(help: "Config file (default: .vega.yaml in the scanned root, if present).")
+    var config: String?
+
+    @Option(help: "Comma-separated engines to run (available: \(EngineRegistry.available.joined(separator: ", "))).")
+    var engines: String?
+
+    @Option(name: .customLong("max-file-size"), help: "Skip files larger than this (e.g. 512KB, 10MB; default 10MB).")
+    var maxFileSize: String?
+
+    @Option(name: .customLong("exclude"), help: "Skip paths matching this gitignore-style pattern (repeatable).")
+    var excludes: [String] = []
+
+    @Flag(help: "Scan every commit's added lines in the git history instead of the working tree.")
+    var history = false
+
+    @Option(name: .customLong("clone-timeout"), help: "Seconds allowed for cloning a git URL.")
+    var cloneTimeout: Int = 300
+
+    @Flag(name: .customLong("no-progress"), help: "Never draw progress on standard error.")
+    var noProgress = false
+
+    func validate() throws {
+        if let maxFileSize, ByteSize(parsing: maxFileSize) == nil {
+            throw ValidationError("--max-file-size '\(maxFileSize)' is not a size such as 512KB or 10MB")
+        }
+        if cloneTimeout <= 0 { throw ValidationError("--clone-timeout must be a positive number of seconds") }
+        if let engines {
+            let unknown = engineList(engines).filter { !EngineRegistry.available.contains($0) }
+            if !unknown.isEmpty {
+                throw ValidationError("unknown engine(s): \(unknown.joined(separator: ", ")) (available: \(EngineRegistry.available.joined(separator: ", ")))")
+            }
+        }
+    }
+
+    func run() async throws {
+        let request = ScanRequest(
+            source: source, configPath: config, engines: engines.map(engineList),
+            maxFileSize: maxFileSize.flatMap { ByteSize(parsing: $0)?.bytes }, excludes: excludes,
+            history: history, baselinePath: baseline, cloneTimeout: .seconds(cloneTimeout)
+        )
+        let progress = (!noProgress && Terminal.stderrIsTTY) ? ProgressLine() : nil
+        let outcome: ScanOutcome
+        do {
+            outcome = try await Scanner.run(request) { event in progress?.update(event) }
+        } catch {
+            progress?.finish()
+            throw error
+        }
+        progress?.finish()
+
+        let chosen = format ?? defaultFormat()
+        let data: Data
+        switch chosen {
+        case .json: data = try JSONReport.encode(outcome.report)
+        case .sarif: data = try SARIFReport.encode(outcome.report)
+        case .table:
+            let colour = output == nil && Terminal.stdoutIsTTY && Terminal.colorAllowed
+            data = Data(TableReport.render(outcome.report, color: colour, width: Terminal.width).utf8)
+        }
+        if let output {
+            do {
+                try data.write(to: URL(fileURLWithPath: output), options: .atomic)
+            } catch {
+                throw ValidationError("cannot write \(output): \(error.localizedDescription)")
+            }
+        } else {
+            FileHandle.standardOutput.write(data)
+            if data.last != 0x0A { FileHandle.standardOutput.write(Data("\n".utf8)) }
+        }
+
+        let threshold = failOn ?? outcome.config.failOn ?? .high
+        if threshold.fails(outcome.report.findings) { throw PolicyFailure() }
+    }
+
+    private func defaultFormat() -> OutputFormat {
+        if let output {
+            if output.hasSuffix(".sarif") || output.hasSuffix(".sarif.json") { return .sarif }
+            return .json
+        }
+        return Terminal.stdoutIsTTY ? .table : .json
+    }
+
+    private func engineList(_ text: String) -> [String] {
+        text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+
+/// Entry point: parses, runs, and maps every outcome to Vega's exit codes —
+/// 0 clean, 1 findings at or above the `--fail-on` policy, 2 usage or runtime error.
+public enum VegaCommandLine {
+    public static func run(_ arguments: [String]? = nil) async -> Int32 {
+        do {
+            var command = try Vega.parseAsRoot(arguments)
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+            return 0
+        } catch let policy as PolicyFailure {
+            _ = policy
+            return 1
+        } catch {
+            let code = Vega.exitCode(for: error)
+            let message = Vega.fullMessage(for: error)
+            if code == .success {
+                if !message.isEmpty { print(message) }
+                return 0
+            }
+            Terminal.writeError(message.hasPrefix("Error:") ? "vega: " + message.dropFirst(7) : message)
+            return 2
+        }
+    }
+}
+
+/// Thrown when findings meet the fail policy: not an error, a verdict (exit 1).
+struct PolicyFailure: Error {}
+
+struct Vega: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vega",
+        abstract: "Vega finds hard-coded secrets (and soon vulnerable dependencies and insecure code) in a repository.",
+        version: VegaVersionString.value,
+        subcommands: [ScanCommand.self, RulesCommand.self, BenchCommand.self]
+    )
+}

@@ -1,0 +1,6 @@
+extension Duration {
+    /// Reports and progress speak in fractional seconds.
+    public var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,20 @@
+import VegaModel
+import VegaSecrets
+
+/// The one place that knows which engines exist. Adding an engine: its folder/target,
+/// plus a case here.
+public enum EngineRegistry {
+    public static let available = [RuleSet.engineID]
+    public static let defaults = [RuleSet.engineID]
+
+    public static func make(_ ids: [String], config: ScanConfig, maxFileSize: Int) throws -> [any ScanEngine] {
+        try ids.map { id in
+            switch id {
+            case RuleSet.engineID:
+                return SecretsEngine(ruleSet: try RuleSet.load(config: config.secrets ?? SecretsConfig()), maxFileSize: maxFileSize)
+            default:
+                throw ScanError("unknown engine '\(id)' (available: \(available.joined(separator: ", ")))")
+            }
+        }
+    }
+}

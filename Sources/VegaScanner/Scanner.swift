@@ -1,0 +1,126 @@
+import Foundation
+import VegaModel
+import VegaReports
+import VegaWorkspace
+
+/// Everything one scan needs; the CLI fills it from flags, a server worker from a job.
+public struct ScanRequest: Sendable {
+    public var source: String
+    /// Explicit config file; nil means `.vega.yaml` in the scanned root when present.
+    public var configPath: String?
+    public var engines: [String]?
+    public var maxFileSize: Int?
+    public var excludes: [String]
+    public var history: Bool
+    public var baselinePath: String?
+    public var cloneTimeout: Duration
+
+    public init(
+        source: String = ".", configPath: String? = nil, engines: [String]? = nil, maxFileSize: Int? = nil,
+        excludes: [String] = [], history: Bool = false, baselinePath: String? = nil,
+        cloneTimeout: Duration = .seconds(300)
+    ) {
+        self.source = source
+        self.configPath = configPath
+        self.engines = engines
+        self.maxFileSize = maxFileSize
+        self.excludes = excludes
+        self.history = history
+        self.baselinePath = baselinePath
+        self.cloneTimeout = cloneTimeout
+    }
+}
+
+/// What the caller learns besides the report: the config in force (for the fail policy).
+public struct ScanOutcome: Sendable {
+    public var report: ScanReport
+    public var config: ScanConfig
+}
+
+/// The scan pipeline shared by `vega scan` and (later) server workers:
+/// source → workspace → engines → fingerprinted findings → baseline filter → report.
+public enum Scanner {
+    public static let defaultMaxFileSize = 10 * 1024 * 1024
+
+    public static func run(
+        _ request: ScanRequest, progress: @escaping ProgressHandler = { _ in }
+    ) async throws -> ScanOutcome {
+        let started = Date()
+        // Read the baseline before any clone so a bad path fails fast.
+        let baseline = try request.baselinePath.map(loadBaseline)
+        let source = try await SourceResolver.resolve(request.source, cloneTimeout: request.cloneTimeout)
+        defer { source.cleanup() }
+
+        let config = try loadConfig(request, root: source.root)
+        let engineIDs = request.engines ?? config.engines ?? EngineRegistry.defaults
+        guard !engineIDs.isEmpty else { throw ScanError("no engines selected") }
+        let maxFileSize = request.maxFileSize ?? config.maxFileSize?.bytes ?? defaultMaxFileSize
+        let engines = try EngineRegistry.make(engineIDs, config: config, maxFileSize: maxFileSize)
+
+        // A history scan reads commits, not the working tree.
+        let walk = request.history
+            ? nil
+            : try Walker.walk(
+                root: source.root,
+                options: WalkOptions(maxFileSize: maxFileSize, excludes: (config.exclude ?? []) + request.excludes)
+            )
+        let walkSkipped = walk?.skipped ?? []
+        let target = ScanTarget(root: source.root, files: walk?.files ?? [], history: request.history)
+
+        var runs: [EngineRun] = []
+        var detections: [Detection] = []
+        try await withThrowingTaskGroup(of: (EngineRun, [Detection]).self) { group in
+            for engine in engines {
+                group.addTask {
+                    let clock = ContinuousClock.now
+                    let result = try await engine.scan(target, progress: progress)
+                    var coverage = result.coverage
+                    coverage.skipped = (coverage.skipped + walkSkipped).sorted { $0.path < $1.path }
+                    let elapsed = ContinuousClock.now - clock
+                    return (EngineRun(engine: engine.id, coverage: coverage, durationSeconds: elapsed.seconds), result.detections)
+                }
+            }
+            for try await (run, found) in group {
+                runs.append(run)
+                detections += found
+            }
+        }
+        runs.sort { $0.engine < $1.engine }
+
+        var findings = Fingerprint.assign(detections)
+        var suppressed = 0
+        if let baseline {
+            let before = findings.count
+            findings.removeAll { baseline.contains($0.fingerprint) }
+            suppressed = before - findings.count
+        }
+        let report = ScanReport(
+            toolVersion: VegaVersion.current,
+            source: source.display,
+            startedAt: ISO8601DateFormatter().string(from: started),
+            durationSeconds: Date().timeIntervalSince(started),
+            engines: runs,
+            rules: engines.flatMap(\.rules).sorted { $0.id < $1.id },
+            findings: findings,
+            suppressedByBaseline: suppressed
+        )
+        return ScanOutcome(report: report, config: config)
+    }
+
+    static func loadConfig(_ request: ScanRequest, root: String) throws -> ScanConfig {
+        if let path = request.configPath { return try ScanConfig.load(path: path) }
+        let implicit = (root as NSString).appendingPathComponent(ScanConfig.defaultFileName)
+        return FileManager.default.fileExists(atPath: implicit) ? try ScanConfig.load(path: implicit) : ScanConfig()
+    }
+
+    static func loadBaseline(_ path: String) throws -> Set<String> {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ScanError("cannot read baseline \(path)")
+        }
+        do {
+            return try Baseline.fingerprints(from: data)
+        } catch {
+            throw ScanError("\(error)")
+        }
+    }
+}

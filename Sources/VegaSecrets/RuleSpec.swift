@@ -1,0 +1,78 @@
+import VegaModel
+
+/// An allowlist as written in rules.yaml or a user's `.vega.yaml`.
+public struct AllowlistSpec: Codable, Sendable, Equatable {
+    public enum Target: String, Codable, Sendable { case secret, match, line }
+    public var regexes: [String]?
+    public var stopwords: [String]?
+    public var paths: [String]?
+    public var target: Target?
+
+    public init(regexes: [String]? = nil, stopwords: [String]? = nil, paths: [String]? = nil, target: Target? = nil) {
+        self.regexes = regexes
+        self.stopwords = stopwords
+        self.paths = paths
+        self.target = target
+    }
+}
+
+/// One secret rule as data (bundled or user-supplied).
+public struct RuleSpec: Codable, Sendable, Equatable {
+    public var id: String
+    public var title: String?
+    public var description: String?
+    public var severity: Severity?
+    public var cwe: String?
+    public var regex: String
+    public var secretGroup: Int?
+    public var keywords: [String]?
+    public var entropy: Double?
+    public var multiline: Bool?
+    public var allowlist: AllowlistSpec?
+
+    enum CodingKeys: String, CodingKey {
+        case id, title, description, severity, cwe, regex, keywords, entropy, multiline, allowlist
+        case secretGroup = "secret_group"
+    }
+
+    public init(
+        id: String, title: String? = nil, description: String? = nil, severity: Severity? = nil, cwe: String? = nil,
+        regex: String, secretGroup: Int? = nil, keywords: [String]? = nil, entropy: Double? = nil,
+        multiline: Bool? = nil, allowlist: AllowlistSpec? = nil
+    ) {
+        self.id = id
+        self.title = title
+        self.description = description
+        self.severity = severity
+        self.cwe = cwe
+        self.regex = regex
+        self.secretGroup = secretGroup
+        self.keywords = keywords
+        self.entropy = entropy
+        self.multiline = multiline
+        self.allowlist = allowlist
+    }
+}
+
+/// The whole rules file.
+public struct RuleFile: Codable, Sendable {
+    public var version: Int
+    public var allowlist: AllowlistSpec?
+    public var rules: [RuleSpec]
+}
+
+/// What a user's config says about the secrets engine.
+public struct SecretsConfig: Codable, Sendable, Equatable {
+    /// Added to (or, with the same id, replacing) the bundled rules.
+    public var rules: [RuleSpec]?
+    /// Bundled rule ids to turn off.
+    public var disable: [String]?
+    /// Added to the global allowlist.
+    public var allowlist: AllowlistSpec?
+
+    public init(rules: [RuleSpec]? = nil, disable: [String]? = nil, allowlist: AllowlistSpec? = nil) {
+        self.rules = rules
+        self.disable = disable
+        self.allowlist = allowlist
+    }
+}

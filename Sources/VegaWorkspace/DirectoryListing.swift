@@ -1,0 +1,199 @@
+import Glibc
+import VegaModel
+
+/// A directory still to be read.
+struct DirectoryJob: Sendable {
+    /// Match path of the directory with a trailing '/' (see `TreeWalk.rootPrefix`).
+    let path: [UInt8]
+    let rules: IgnoreStack
+}
+
+/// An admitted regular file, path relative to the scan root.
+struct FoundFile: Sendable {
+    let path: [UInt8]
+    let size: Int
+    let id: FileID
+}
+
+/// A symlink whose target resolves inside the root; followed once the real tree is known.
+struct FoundLink: Sendable {
+    /// Match path of the link itself.
+    let path: [UInt8]
+    let target: FileID
+    let size: Int
+    let isDirectory: Bool
+    /// Rules in force where the link sits, for walking a linked directory.
+    let rules: IgnoreStack
+}
+
+struct FoundSkip: Sendable {
+    let path: [UInt8]
+    let reason: SkipReason
+}
+
+/// What reading one directory found.
+struct Listing: Sendable {
+    var files: [FoundFile] = []
+    var skipped: [FoundSkip] = []
+    var subdirectories: [DirectoryJob] = []
+    var links: [FoundLink] = []
+}
+
+extension TreeWalk {
+    /// Reads one directory: loads its ignore files, then sorts each entry into admitted,
+    /// skipped, ignored, subdirectory or symlink. Each directory is read at most once.
+    func list(_ job: DirectoryJob) -> Listing {
+        var listing = Listing()
+        let relativeDirectory = Array(job.path.dropFirst(rootPrefix.count).dropLast())
+        let fd = Posix.withCString(absolute(job.path)) { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        guard fd >= 0 else {
+            listing.skipped.append(FoundSkip(path: relativeDirectory, reason: .unreadable))
+            return listing
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0, claim(FileID(info)), let directory = fdopendir(fd) else {
+            close(fd)
+            return listing
+        }
+        defer { closedir(directory) }
+
+        var entries: [(name: [UInt8], type: UInt8)] = []
+        errno = 0
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                Array(raw.prefix(while: { $0 != 0 }))
+            }
+            if name == [0x2E] || name == [0x2E, 0x2E] { continue }
+            entries.append((name, entry.pointee.d_type))
+        }
+        if errno != 0 {
+            // A read error part way: keep what was listed, but say the directory was not fully covered.
+            listing.skipped.append(FoundSkip(path: relativeDirectory, reason: .unreadable))
+        }
+
+        let rules = TreeWalk.rulesAdding(ignoreFilesIn: fd, entries: entries, to: job.rules, basePath: job.path, options: options)
+        for (name, type) in entries where name != gitDirectoryName {
+            classify(name: name, type: type, in: fd, job: job, rules: rules, into: &listing)
+        }
+        return listing
+    }
+
+    private func classify(
+        name: [UInt8], type: UInt8, in fd: Int32, job: DirectoryJob, rules: IgnoreStack, into listing: inout Listing
+    ) {
+        let path = job.path + name
+        let relative = Array(path.dropFirst(rootPrefix.count))
+        var kind = type
+        var info = stat()
+        var haveInfo = false
+        if kind == UInt8(DT_UNKNOWN) || kind == UInt8(DT_REG) {
+            // Regular files need their size anyway; unknown types need the mode.
+            guard Posix.withCString(name, { fstatat(fd, $0, &info, AT_SYMLINK_NOFOLLOW) }) == 0 else {
+                listing.skipped.append(FoundSkip(path: relative, reason: .unreadable))
+                return
+            }
+            haveInfo = true
+            kind = Posix.isDirectory(info) ? UInt8(DT_DIR)
+                : Posix.isRegular(info) ? UInt8(DT_REG)
+                : Posix.isSymlink(info) ? UInt8(DT_LNK) : UInt8(DT_UNKNOWN)
+        }
+        let isIgnored = { (isDirectory: Bool) in
+            path.withUnsafeBufferPointer { rules.isIgnored(path: $0, nameStart: job.path.count, isDirectory: isDirectory) }
+        }
+
+        switch kind {
+        case UInt8(DT_DIR):
+            if isIgnored(true) { return }
+            guard String(validating: name, as: UTF8.self) != nil else {
+                // Paths are handed on as Strings; a name that is not UTF-8 cannot be opened again.
+                listing.skipped.append(FoundSkip(path: relative, reason: .unreadable))
+                return
+            }
+            listing.subdirectories.append(DirectoryJob(path: path + [slash], rules: rules))
+        case UInt8(DT_REG):
+            if isIgnored(false) { return }
+            if !haveInfo && Posix.withCString(name, { fstatat(fd, $0, &info, AT_SYMLINK_NOFOLLOW) }) != 0 {
+                listing.skipped.append(FoundSkip(path: relative, reason: .unreadable))
+                return
+            }
+            if let reason = admissionProblem(size: Int(info.st_size), name: name, in: fd) {
+                listing.skipped.append(FoundSkip(path: relative, reason: reason))
+            } else {
+                listing.files.append(FoundFile(path: relative, size: Int(info.st_size), id: FileID(info)))
+            }
+        case UInt8(DT_LNK):
+            classifyLink(path: path, relative: relative, name: name, in: fd, rules: rules, isIgnored: isIgnored, into: &listing)
+        default:
+            // FIFOs, sockets and devices hold no source, and opening a FIFO would block.
+            return
+        }
+    }
+
+    private func classifyLink(
+        path: [UInt8], relative: [UInt8], name: [UInt8], in fd: Int32, rules: IgnoreStack,
+        isIgnored: (Bool) -> Bool, into listing: inout Listing
+    ) {
+        var target = stat()
+        let resolves = Posix.withCString(name, { fstatat(fd, $0, &target, 0) }) == 0
+        if isIgnored(resolves && Posix.isDirectory(target)) { return }
+        guard resolves, let real = Posix.realPath(absolute(path)) else {
+            // Dangling or looping: there is nothing to read.
+            listing.skipped.append(FoundSkip(path: relative, reason: .unreadable))
+            return
+        }
+        guard let inside = pathInsideRoot(real) else {
+            listing.skipped.append(FoundSkip(path: relative, reason: .symlinkOutsideRoot))
+            return
+        }
+        if inside.split(separator: slash).contains(where: { $0.elementsEqual(gitDirectoryName) }) { return }
+        guard String(validating: name, as: UTF8.self) != nil else {
+            listing.skipped.append(FoundSkip(path: relative, reason: .unreadable))
+            return
+        }
+        if Posix.isDirectory(target) || Posix.isRegular(target) {
+            listing.links.append(FoundLink(
+                path: path, target: FileID(target), size: Int(target.st_size),
+                isDirectory: Posix.isDirectory(target), rules: rules
+            ))
+        }
+    }
+
+    /// Why a regular file of this size cannot be admitted, if it cannot.
+    func admissionProblem(size: Int, name: [UInt8], in fd: Int32) -> SkipReason? {
+        if String(validating: name, as: UTF8.self) == nil { return .unreadable }
+        if size > options.maxFileSize { return .tooLarge }
+        if Posix.withCString(name, { faccessat(fd, $0, R_OK, 0) }) != 0 { return .unreadable }
+        return nil
+    }
+
+    /// The rules for a directory: `inherited` plus the ignore files among its entries.
+    static func rulesAdding(
+        ignoreFilesIn fd: Int32, entries: [(name: [UInt8], type: UInt8)], to inherited: IgnoreStack, basePath: [UInt8],
+        options: WalkOptions
+    ) -> IgnoreStack {
+        func load(_ name: [UInt8]) -> IgnoreRuleSet? {
+            guard entries.contains(where: { $0.name == name && ($0.type == UInt8(DT_REG) || $0.type == UInt8(DT_UNKNOWN)) }),
+                  let contents = readIgnoreFile(name, relativeTo: fd, limit: options.maxFileSize)
+            else { return nil }
+            return IgnoreRuleSet(contents: contents, baseLength: basePath.count)
+        }
+        let gitignore = options.useGitignore ? load(Array(".gitignore".utf8)) : nil
+        let custom = options.ignoreFileNames.compactMap { load(Array($0.utf8)) }
+        if gitignore == nil && custom.isEmpty { return inherited }
+        return inherited.adding(gitignore: gitignore, custom: custom)
+    }
+
+    /// Reads an ignore file; like git (since 2.32) it does not follow a symlinked one.
+    static func readIgnoreFile(_ name: [UInt8], relativeTo fd: Int32, limit: Int) -> [UInt8]? {
+        let file = Posix.withCString(name) { openat(fd, $0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
+        guard file >= 0 else { return nil }
+        defer { close(file) }
+        var info = stat()
+        guard fstat(file, &info) == 0, Posix.isRegular(info),
+              case .bytes(let contents) = Posix.readToEnd(file, expectedSize: Int(info.st_size), limit: limit)
+        else { return nil }
+        return contents
+    }
+}
+
+let gitDirectoryName = Array(".git".utf8)

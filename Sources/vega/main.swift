@@ -1,0 +1,4 @@
+import Foundation
+import VegaCLI
+
+exit(await VegaCommandLine.run())

@@ -1,0 +1,369 @@
+#!/usr/bin/env python3
+"""Evaluate Vega's bundled secret rules against the gitleaks conformance samples.
+
+The harness models the VegaSecrets engine closely enough to be a feedback loop
+while writing rules:
+
+* keyword prefilter: a rule runs only around case-insensitive hits of one of its
+  keywords; the regex sees a window from the start of the line two lines before
+  the hit to the end of the line two lines after it (at most 4 KiB each side of
+  the hit; multiline rules get up to 64 KiB after it);
+* regexes are PCRE2 (libpcre2-8 through ctypes, no UTF mode, raw bytes), every
+  non-overlapping match in the window is considered;
+* the secret is `secret_group`, else the first capture group that matched
+  non-empty, else the whole match; then the entropy threshold, the global and the
+  rule allowlists (stopwords, regexes on secret/match/line, paths) and the inline
+  `vega:ignore` / `gitleaks:allow` markers are applied.
+
+Each sample is scanned as its own file (named by its optional `path` field, else
+`cases/<id>.txt`). A true positive is found when any rule fires on it; a
+false-positive sample counts when any rule fires on it.
+
+Usage: python3 scripts/rules-harness.py [--rules PATH] [--cases PATH] [--verbose]
+Exit status: 0 when recall >= 0.97 and FP rate <= 3%, 1 when a bar is missed,
+2 when the rule file is invalid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import ctypes
+import ctypes.util
+import json
+import math
+import re
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+RECALL_BAR = 0.97
+FP_RATE_BAR = 0.03
+
+LINES_AROUND = 2
+WINDOW_CAP = 4 * 1024
+MULTILINE_CAP = 64 * 1024
+IGNORE_MARKERS = (b"vega:ignore", b"gitleaks:allow")
+
+SEVERITIES = {"critical", "high", "medium", "low"}
+TARGETS = {"secret", "match", "line"}
+RULE_KEYS = {
+    "id", "title", "description", "severity", "cwe", "regex", "secret_group",
+    "keywords", "entropy", "multiline", "allowlist",
+}
+ALLOWLIST_KEYS = {"stopwords", "regexes", "paths", "target"}
+ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+# --------------------------------------------------------------------------- PCRE2
+
+class PCRE2:
+    """Minimal ctypes binding for compiling and matching with libpcre2-8."""
+
+    UNSET = ctypes.c_size_t(-1).value
+    ERROR_NOMATCH = -1
+    JIT_COMPLETE = 0x00000001
+
+    def __init__(self) -> None:
+        name = ctypes.util.find_library("pcre2-8") or "libpcre2-8.so.0"
+        lib = ctypes.CDLL(name)
+        vp, sz, u32, i32 = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint32, ctypes.c_int
+        lib.pcre2_compile_8.restype = vp
+        lib.pcre2_compile_8.argtypes = [ctypes.c_char_p, sz, u32, ctypes.POINTER(i32),
+                                        ctypes.POINTER(sz), vp]
+        lib.pcre2_jit_compile_8.restype = i32
+        lib.pcre2_jit_compile_8.argtypes = [vp, u32]
+        lib.pcre2_match_data_create_from_pattern_8.restype = vp
+        lib.pcre2_match_data_create_from_pattern_8.argtypes = [vp, vp]
+        lib.pcre2_match_8.restype = i32
+        lib.pcre2_match_8.argtypes = [vp, ctypes.c_char_p, sz, sz, u32, vp, vp]
+        lib.pcre2_get_ovector_pointer_8.restype = ctypes.POINTER(sz)
+        lib.pcre2_get_ovector_pointer_8.argtypes = [vp]
+        lib.pcre2_get_error_message_8.restype = i32
+        lib.pcre2_get_error_message_8.argtypes = [i32, ctypes.c_char_p, sz]
+        self.lib = lib
+
+    def compile(self, pattern: str) -> "Pattern":
+        raw = pattern.encode("utf-8")
+        err, off = ctypes.c_int(0), ctypes.c_size_t(0)
+        code = self.lib.pcre2_compile_8(raw, len(raw), 0, ctypes.byref(err), ctypes.byref(off), None)
+        if not code:
+            buf = ctypes.create_string_buffer(256)
+            self.lib.pcre2_get_error_message_8(err.value, buf, len(buf))
+            raise ValueError(f"{buf.value.decode()} at offset {off.value}")
+        self.lib.pcre2_jit_compile_8(code, self.JIT_COMPLETE)  # speed only; falls back silently
+        return Pattern(self, code)
+
+
+class Pattern:
+    def __init__(self, pcre: PCRE2, code: int) -> None:
+        self.lib = pcre.lib
+        self.code = code
+        self.md = self.lib.pcre2_match_data_create_from_pattern_8(code, None)
+
+    def finditer(self, subject: bytes):
+        """Yield the offset vector [(start, end) | None, ...] of each non-overlapping match."""
+        pos, n = 0, len(subject)
+        while pos <= n:
+            rc = self.lib.pcre2_match_8(self.code, subject, n, pos, 0, self.md, None)
+            if rc == PCRE2.ERROR_NOMATCH:
+                return
+            if rc < 0:  # match limit or other error: treat as no further matches
+                return
+            ov = self.lib.pcre2_get_ovector_pointer_8(self.md)
+            groups = []
+            for i in range(rc):
+                s, e = ov[2 * i], ov[2 * i + 1]
+                groups.append(None if s == PCRE2.UNSET else (s, e))
+            yield groups
+            start, end = groups[0]
+            pos = end if end > start else end + 1
+
+    def search(self, subject: bytes) -> bool:
+        rc = self.lib.pcre2_match_8(self.code, subject, len(subject), 0, 0, self.md, None)
+        return rc >= 0
+
+
+# --------------------------------------------------------------------------- rules
+
+class Allowlist:
+    def __init__(self, pcre: PCRE2, spec: dict | None, where: str, errors: list[str]) -> None:
+        spec = spec or {}
+        for key in spec:
+            if key not in ALLOWLIST_KEYS:
+                errors.append(f"{where}: unknown allowlist key '{key}'")
+        self.target = spec.get("target", "secret")
+        if self.target not in TARGETS:
+            errors.append(f"{where}: allowlist target must be one of {sorted(TARGETS)}")
+        self.stopwords = [w.encode() for w in spec.get("stopwords") or []]
+        for w in spec.get("stopwords") or []:
+            if w != w.lower():
+                errors.append(f"{where}: stopword '{w}' is not lowercase")
+        self.regexes = self._compile(pcre, spec.get("regexes"), where, errors)
+        self.paths = self._compile(pcre, spec.get("paths"), where, errors)
+
+    @staticmethod
+    def _compile(pcre, patterns, where, errors):
+        out = []
+        for p in patterns or []:
+            try:
+                out.append(pcre.compile(p))
+            except ValueError as exc:
+                errors.append(f"{where}: allowlist regex {p!r}: {exc}")
+        return out
+
+    def path_allowed(self, path: bytes) -> bool:
+        return any(p.search(path) for p in self.paths)
+
+    def finding_allowed(self, secret: bytes, match: bytes, line: bytes) -> bool:
+        low = secret.lower()
+        if any(w in low for w in self.stopwords):
+            return True
+        subject = {"secret": secret, "match": match, "line": line}[self.target]
+        return any(r.search(subject) for r in self.regexes)
+
+
+class Rule:
+    def __init__(self, pcre: PCRE2, spec: dict, errors: list[str]) -> None:
+        self.id = spec.get("id", "<missing id>")
+        where = f"rule {self.id}"
+        for key in spec:
+            if key not in RULE_KEYS:
+                errors.append(f"{where}: unknown key '{key}'")
+        for key in ("id", "title", "description", "severity", "regex", "keywords"):
+            if not spec.get(key):
+                errors.append(f"{where}: missing '{key}'")
+        if not ID_RE.match(str(self.id)):
+            errors.append(f"{where}: id is not kebab-case")
+        self.severity = spec.get("severity")
+        if self.severity not in SEVERITIES:
+            errors.append(f"{where}: severity must be one of {sorted(SEVERITIES)}")
+        self.keywords = [str(k) for k in spec.get("keywords") or []]
+        for k in self.keywords:
+            if k != k.lower() or not k:
+                errors.append(f"{where}: keyword {k!r} must be a non-empty lowercase literal")
+        self.kw_bytes = [k.encode() for k in self.keywords]
+        self.secret_group = spec.get("secret_group")
+        self.entropy = float(spec.get("entropy") or 0)
+        self.multiline = bool(spec.get("multiline", False))
+        self.allowlist = Allowlist(pcre, spec.get("allowlist"), where, errors)
+        try:
+            self.regex = pcre.compile(spec.get("regex") or "")
+        except ValueError as exc:
+            self.regex = None
+            errors.append(f"{where}: regex: {exc}")
+
+
+def load_rules(pcre: PCRE2, path: Path) -> tuple[Allowlist, list[Rule], list[str]]:
+    errors: list[str] = []
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(doc, dict) or doc.get("version") != 1:
+        errors.append("top level must be a mapping with version: 1")
+        doc = doc if isinstance(doc, dict) else {}
+    glob = Allowlist(pcre, doc.get("allowlist"), "global", errors)
+    rules = [Rule(pcre, r, errors) for r in doc.get("rules") or []]
+    seen = collections.Counter(r.id for r in rules)
+    errors += [f"duplicate rule id '{i}'" for i, c in seen.items() if c > 1]
+    return glob, rules, errors
+
+
+# --------------------------------------------------------------------------- engine model
+
+def shannon(data: bytes) -> float:
+    if not data:
+        return 0.0
+    n = len(data)
+    return -sum(c / n * math.log2(c / n) for c in collections.Counter(data).values())
+
+
+def line_bounds(text: bytes, pos: int) -> tuple[int, int]:
+    start = text.rfind(b"\n", 0, pos) + 1
+    end = text.find(b"\n", pos)
+    return start, (len(text) if end < 0 else end)
+
+
+def window(text: bytes, hit: int, multiline: bool) -> tuple[int, int]:
+    start, end = line_bounds(text, hit)
+    for _ in range(LINES_AROUND):
+        if start > 0:
+            start = line_bounds(text, start - 1)[0]
+        if end < len(text):
+            end = line_bounds(text, end + 1)[1]
+    start = max(start, hit - WINDOW_CAP)
+    end = len(text) if multiline else end
+    end = min(end, hit + (MULTILINE_CAP if multiline else WINDOW_CAP))
+    return start, end
+
+
+def scan(text: bytes, path: bytes, glob: Allowlist, rules: list[Rule]) -> list[tuple[str, bytes, int]]:
+    """Return (rule id, secret, byte offset of the secret) findings for one file."""
+    if glob.path_allowed(path):
+        return []
+    lower = text.lower()
+    findings = []
+    for rule in rules:
+        if rule.regex is None or rule.allowlist.path_allowed(path):
+            continue
+        windows = set()
+        for kw in rule.kw_bytes:
+            i = lower.find(kw)
+            while i >= 0:
+                windows.add(window(text, i, rule.multiline))
+                i = lower.find(kw, i + 1)
+        seen = set()
+        for ws, we in sorted(windows):
+            chunk = text[ws:we]
+            for groups in rule.regex.finditer(chunk):
+                span = None
+                if rule.secret_group is not None:
+                    if rule.secret_group < len(groups):
+                        span = groups[rule.secret_group]
+                else:
+                    span = next((g for g in groups[1:] if g and g[1] > g[0]), None)
+                span = span or groups[0]
+                secret = chunk[span[0]:span[1]]
+                match = chunk[groups[0][0]:groups[0][1]]
+                abs_pos = ws + span[0]
+                if (abs_pos, secret) in seen:
+                    continue
+                seen.add((abs_pos, secret))
+                ls, le = line_bounds(text, abs_pos)
+                line = text[ls:le]
+                if any(m in line for m in IGNORE_MARKERS):
+                    continue
+                if rule.entropy and shannon(secret) < rule.entropy:
+                    continue
+                if glob.finding_allowed(secret, match, line):
+                    continue
+                if rule.allowlist.finding_allowed(secret, match, line):
+                    continue
+                findings.append((rule.id, secret, abs_pos))
+    return findings
+
+
+# --------------------------------------------------------------------------- report
+
+def main() -> int:
+    root = Path(__file__).resolve().parent.parent
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rules", type=Path, default=root / "Sources/VegaSecrets/Resources/rules.yaml")
+    ap.add_argument("--cases", type=Path, default=root / "../shared/secrets/gitleaks-cases.jsonl")
+    ap.add_argument("--verbose", action="store_true",
+                    help="also print per-sample-rule recall and how often each rule fires")
+    args = ap.parse_args()
+
+    started = time.monotonic()
+    pcre = PCRE2()
+    glob, rules, errors = load_rules(pcre, args.rules)
+    if errors:
+        print(f"{args.rules}: {len(errors)} problem(s):")
+        for e in errors:
+            print("  " + e)
+        return 2
+
+    cases = [json.loads(line) for line in args.cases.read_text(encoding="utf-8").splitlines() if line.strip()]
+    per_rule = collections.defaultdict(lambda: [0, 0])  # sample rule_id -> [found, total] (tp)
+    misses, fps = [], []
+    fired = collections.Counter()
+    tp_total = tp_found = fp_total = fp_fired = 0
+    for case in cases:
+        text = case["text"].encode("utf-8", "surrogateescape")
+        path = case.get("path") or f"cases/{case['id']}.txt"
+        findings = scan(text, path.encode(), glob, rules)
+        ids = sorted({f[0] for f in findings})
+        fired.update(ids)
+        if case["label"] == "tp":
+            tp_total += 1
+            per_rule[case["rule_id"]][1] += 1
+            if ids:
+                tp_found += 1
+                per_rule[case["rule_id"]][0] += 1
+            else:
+                misses.append(case)
+        else:
+            fp_total += 1
+            if ids:
+                fp_fired += 1
+                fps.append((case, findings))
+
+    def snippet(s: str) -> str:
+        return json.dumps(s[:120])[1:-1]
+
+    if misses:
+        print(f"Missed true positives ({len(misses)}):")
+        for c in sorted(misses, key=lambda c: (c["rule_id"], c["id"])):
+            print(f"  {c['rule_id']:<44} #{c['id']:<5} {snippet(c['text'])}")
+    if fps:
+        print(f"\nFalse positives ({len(fps)}):")
+        for c, found in sorted(fps, key=lambda x: (x[0]["rule_id"], x[0]["id"])):
+            by = ", ".join(sorted({f"{rid}={sec[:40].decode('utf-8', 'replace')!r}" for rid, sec, _ in found}))
+            print(f"  {c['rule_id']:<44} #{c['id']:<5} {snippet(c['text'])}\n      fired: {by}")
+
+    if args.verbose:
+        print("\nRecall by sample rule id:")
+        for rid in sorted(per_rule):
+            found, total = per_rule[rid]
+            flag = "" if found == total else "  <"
+            print(f"  {rid:<44} {found:>4}/{total:<4}{flag}")
+        print("\nSamples each rule fired on (tp+fp):")
+        for r in rules:
+            print(f"  {r.id:<44} {fired[r.id]}")
+        silent = [r.id for r in rules if not fired[r.id]]
+        if silent:
+            print(f"\nRules that never fired: {', '.join(silent)}")
+
+    recall = tp_found / tp_total if tp_total else 0.0
+    fp_rate = fp_fired / fp_total if fp_total else 0.0
+    ok = recall >= RECALL_BAR and fp_rate <= FP_RATE_BAR
+    print(f"\nrules: {len(rules)}   samples: {tp_total} tp / {fp_total} fp   "
+          f"({time.monotonic() - started:.1f}s)")
+    print(f"recall:  {recall:.4f}  ({tp_found}/{tp_total})   bar >= {RECALL_BAR}")
+    print(f"FP rate: {fp_rate:.4f}  ({fp_fired}/{fp_total})   bar <= {FP_RATE_BAR}")
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
