@@ -83,6 +83,8 @@ class PCRE2:
         lib.pcre2_get_ovector_pointer_8.argtypes = [vp]
         lib.pcre2_get_error_message_8.restype = i32
         lib.pcre2_get_error_message_8.argtypes = [i32, ctypes.c_char_p, sz]
+        lib.pcre2_code_free_8.argtypes = [vp]
+        lib.pcre2_match_data_free_8.argtypes = [vp]
         self.lib = lib
 
     def compile(self, pattern: str) -> "Pattern":
@@ -102,6 +104,11 @@ class Pattern:
         self.lib = pcre.lib
         self.code = code
         self.md = self.lib.pcre2_match_data_create_from_pattern_8(code, None)
+        self.errors = 0  # matches abandoned because PCRE2 returned an error (e.g. match limit)
+
+    def __del__(self) -> None:
+        self.lib.pcre2_match_data_free_8(self.md)
+        self.lib.pcre2_code_free_8(self.code)
 
     def finditer(self, subject: bytes):
         """Yield the offset vector [(start, end) | None, ...] of each non-overlapping match."""
@@ -110,7 +117,8 @@ class Pattern:
             rc = self.lib.pcre2_match_8(self.code, subject, n, pos, 0, self.md, None)
             if rc == PCRE2.ERROR_NOMATCH:
                 return
-            if rc < 0:  # match limit or other error: treat as no further matches
+            if rc < 0:  # match limit or other error: no further matches in this window
+                self.errors += 1
                 return
             ov = self.lib.pcre2_get_ovector_pointer_8(self.md)
             groups = []
@@ -309,7 +317,7 @@ def main() -> int:
     fired = collections.Counter()
     tp_total = tp_found = fp_total = fp_fired = 0
     for case in cases:
-        text = case["text"].encode("utf-8", "surrogateescape")
+        text = case["text"].encode("utf-8", "surrogatepass")
         path = case.get("path") or f"cases/{case['id']}.txt"
         findings = scan(text, path.encode(), glob, rules)
         ids = sorted({f[0] for f in findings})
@@ -353,6 +361,10 @@ def main() -> int:
         silent = [r.id for r in rules if not fired[r.id]]
         if silent:
             print(f"\nRules that never fired: {', '.join(silent)}")
+
+    for r in rules:
+        if r.regex is not None and r.regex.errors:
+            print(f"warning: rule {r.id}: PCRE2 gave up on {r.regex.errors} window(s) (match limit?)")
 
     recall = tp_found / tp_total if tp_total else 0.0
     fp_rate = fp_fired / fp_total if fp_total else 0.0

@@ -95,11 +95,7 @@ struct ScanCommand: AsyncParsableCommand {
             data = Data(TableReport.render(outcome.report, color: colour, width: Terminal.width).utf8)
         }
         if let output {
-            do {
-                try data.write(to: URL(fileURLWithPath: output), options: .atomic)
-            } catch {
-                throw ValidationError("cannot write \(output): \(error.localizedDescription)")
-            }
+            try Self.write(data, to: output)
         } else {
             FileHandle.standardOutput.write(data)
             if data.last != 0x0A { FileHandle.standardOutput.write(Data("\n".utf8)) }
@@ -107,6 +103,27 @@ struct ScanCommand: AsyncParsableCommand {
 
         let threshold = failOn ?? outcome.config.failOn ?? .high
         if threshold.fails(outcome.report.findings) { throw PolicyFailure() }
+    }
+
+    /// Regular files are replaced atomically so a reader never sees half a report; anything
+    /// else (`/dev/null`, a FIFO, `/dev/stdout`) is written in place — renaming over a
+    /// device would replace it with a plain file.
+    static func write(_ data: Data, to path: String) throws {
+        var info = stat()
+        let isSpecial = stat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG
+        do {
+            if isSpecial {
+                guard let handle = FileHandle(forWritingAtPath: path) else {
+                    throw CocoaError(.fileWriteNoPermission)
+                }
+                defer { try? handle.close() }
+                try handle.write(contentsOf: data)
+            } else {
+                try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+            }
+        } catch {
+            throw ScanError("cannot write \(path): \(error.localizedDescription)")
+        }
     }
 
     private func defaultFormat() -> OutputFormat {

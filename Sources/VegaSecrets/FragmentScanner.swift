@@ -13,8 +13,11 @@ struct RawMatch {
 final class FragmentScanner {
     let ruleSet: RuleSet
     private let scratch: MatchScratch
-    /// Lines either side of a keyword hit that a regex may reach.
-    static let contextLines = 2
+    /// A regex may reach from the start of a keyword's line to the end of the next line
+    /// (values are often on the line after their key: XML, YAML blocks), within these caps.
+    /// Keywords name the identifier a secret is assigned to, so a match starts shortly
+    /// before its keyword: the short look-back keeps long lines (minified code, JSON) cheap.
+    static let lookBehindBytes = 256
     static let windowBytes = 4096
     static let multilineWindowBytes = 64 * 1024
     private static let suppressMarkers = KeywordMatcher(keywords: ["vega:ignore", "gitleaks:allow"])
@@ -34,63 +37,108 @@ final class FragmentScanner {
         _ text: UnsafeBufferPointer<UInt8>, path: String, commit: CommitInfo? = nil,
         lineNumber: (Int) -> Int = { $0 }
     ) -> [Detection] {
-        let windows = candidateWindows(text)
-        guard !windows.isEmpty else { return [] }
+        let candidates = collectCandidates(text)
+        guard !candidates.active.isEmpty else { return [] }
         var matches: [RawMatch] = []
         var seen = Set<[Int]>()
-        for (ruleIndex, ranges) in windows {
+        for ruleIndex in candidates.active.sorted() {
             let rule = ruleSet.rules[ruleIndex]
             if !rule.allowlist.paths.isEmpty, rule.allowlist.allowsPath(path, scratch: scratch) { continue }
-            for window in ranges {
-                rule.regex.forEachMatch(in: text, window: window, scratch: scratch) { groups in
-                    guard let whole = groups[0], let secret = secretRange(rule: rule, groups: groups) else { return }
-                    guard seen.insert([ruleIndex, secret.lowerBound, secret.upperBound]).inserted else { return }
-                    if accept(rule: rule, text: text, whole: whole, secret: secret) {
-                        matches.append(RawMatch(rule: ruleIndex, secret: secret))
+            let consider = { (groups: [Range<Int>?]) in
+                guard let whole = groups[0], let secret = self.secretRange(rule: rule, groups: groups) else { return }
+                guard seen.insert([ruleIndex, secret.lowerBound, secret.upperBound]).inserted else { return }
+                if self.accept(rule: rule, text: text, whole: whole, secret: secret) {
+                    matches.append(RawMatch(rule: ruleIndex, secret: secret))
+                }
+            }
+            if rule.anchor != nil {
+                let cap = rule.multiline ? Self.multilineWindowBytes : Self.windowBytes
+                for offset in candidates.anchors[ruleIndex] {
+                    if let groups = rule.regex.match(in: text, at: offset, end: min(text.count, offset + cap), scratch: scratch) {
+                        consider(groups)
                     }
+                }
+            } else {
+                for window in candidates.windows[ruleIndex] {
+                    rule.regex.forEachMatch(in: text, window: window, scratch: scratch, consider)
                 }
             }
         }
         return makeDetections(matches, text: text, path: path, commit: commit, lineNumber: lineNumber)
     }
 
-    /// For each rule with a keyword in the text, the merged byte windows around its hits.
-    private func candidateWindows(_ text: UnsafeBufferPointer<UInt8>) -> [(Int, [Range<Int>])] {
-        var perRule: [Int: [Range<Int>]] = [:]
+    /// What one keyword pass found: per rule, anchor offsets or merged windows.
+    private struct Candidates {
+        var windows: [[Range<Int>]]
+        var anchors: [[Int]]
+        var active: [Int] = []
+
+        init(ruleCount: Int) {
+            windows = Array(repeating: [], count: ruleCount)
+            anchors = Array(repeating: [], count: ruleCount)
+        }
+    }
+
+    /// One keyword pass: anchored rules collect start offsets, the others merged windows.
+    private func collectCandidates(_ text: UnsafeBufferPointer<UInt8>) -> Candidates {
+        var found = Candidates(ruleCount: ruleSet.rules.count)
+        let placement = ruleSet.placement
+        let keywordRules = ruleSet.keywordRules
         ruleSet.keywords.forEachHit(in: text) { keyword, offset in
-            for ruleIndex in ruleSet.keywordRules[keyword] {
-                let window = Self.window(around: offset, in: text, multiline: ruleSet.rules[ruleIndex].multiline)
-                if let last = perRule[ruleIndex]?.last, last.upperBound >= window.lowerBound {
-                    perRule[ruleIndex]![perRule[ruleIndex]!.count - 1] = last.lowerBound..<max(last.upperBound, window.upperBound)
+            var lineWindow: Range<Int>?
+            for ruleIndex in keywordRules[keyword] {
+                if found.windows[ruleIndex].isEmpty && found.anchors[ruleIndex].isEmpty { found.active.append(ruleIndex) }
+                let window: Range<Int>
+                switch placement[ruleIndex] {
+                case .keyword, .identifier:
+                    let start = placement[ruleIndex] == .keyword ? offset : Self.identifierStart(before: offset, in: text)
+                    if found.anchors[ruleIndex].last != start { found.anchors[ruleIndex].append(start) }
+                    continue
+                case .multilineWindow:
+                    window = Self.window(around: offset, in: text, multiline: true)
+                case .lineWindow:
+                    if lineWindow == nil { lineWindow = Self.window(around: offset, in: text, multiline: false) }
+                    window = lineWindow!
+                }
+                if let last = found.windows[ruleIndex].last, last.upperBound >= window.lowerBound {
+                    found.windows[ruleIndex][found.windows[ruleIndex].count - 1] = last.lowerBound..<max(last.upperBound, window.upperBound)
                 } else {
-                    perRule[ruleIndex, default: []].append(window)
+                    found.windows[ruleIndex].append(window)
                 }
             }
         }
         for ruleIndex in ruleSet.unkeyedRules {
-            perRule[ruleIndex] = [0..<text.count]
+            found.active.append(ruleIndex)
+            found.windows[ruleIndex] = [0..<text.count]
         }
-        return perRule.sorted { $0.key < $1.key }
+        return found
+    }
+
+    /// Start of the identifier run holding the byte at `offset`, looking back at most 64 bytes.
+    private static func identifierStart(before offset: Int, in text: UnsafeBufferPointer<UInt8>) -> Int {
+        var start = offset
+        let floor = max(0, offset - 64)
+        while start > floor {
+            let b = text[start - 1]
+            let isIdentifier = (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A) || (b >= 0x30 && b <= 0x39)
+                || b == 0x5F || b == 0x2E || b == 0x2D
+            if !isIdentifier { break }
+            start -= 1
+        }
+        return start
     }
 
     private static func window(around offset: Int, in text: UnsafeBufferPointer<UInt8>, multiline: Bool) -> Range<Int> {
         var start = offset
-        let floor = max(0, offset - windowBytes)
-        var newlines = 0
-        while start > floor {
-            if text[start - 1] == 0x0A {
-                newlines += 1
-                if newlines > contextLines { break }
-            }
-            start -= 1
-        }
+        let floor = max(0, offset - (multiline ? windowBytes : lookBehindBytes))
+        while start > floor && text[start - 1] != 0x0A { start -= 1 }
         var end = offset
         let ceiling = min(text.count, offset + (multiline ? multilineWindowBytes : windowBytes))
-        newlines = 0
+        var newlines = 0
         while end < ceiling {
-            if text[end] == 0x0A {
+            if text[end] == 0x0A && !multiline {
                 newlines += 1
-                if newlines > contextLines && !multiline { break }
+                if newlines == 2 { break }
             }
             end += 1
         }

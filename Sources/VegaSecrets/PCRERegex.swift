@@ -15,13 +15,16 @@ final class PCRERegex: @unchecked Sendable {
         var description: String { "invalid regex at offset \(offset): \(message) — \(pattern)" }
     }
 
-    init(_ pattern: String) throws {
+    /// `anchored` patterns only match starting exactly at the offset they are given
+    /// (compiled in, so the JIT still applies).
+    init(_ pattern: String, anchored: Bool = false) throws {
         self.pattern = pattern
         var errorCode: Int32 = 0
         var errorOffset = 0
         let bytes = Array(pattern.utf8)
+        let options = anchored ? UInt32(PCRE2_ANCHORED) : 0
         let compiled = bytes.withUnsafeBufferPointer { buf in
-            pcre2_compile_8(buf.baseAddress, buf.count, 0, &errorCode, &errorOffset, nil)
+            pcre2_compile_8(buf.baseAddress, buf.count, options, &errorCode, &errorOffset, nil)
         }
         guard let compiled else {
             throw CompileError(pattern: pattern, offset: errorOffset, message: Self.message(for: errorCode))
@@ -48,7 +51,7 @@ final class PCRERegex: @unchecked Sendable {
         in subject: UnsafeBufferPointer<UInt8>, window: Range<Int>, scratch: MatchScratch,
         _ body: ([Range<Int>?]) -> Void
     ) {
-        guard let base = subject.baseAddress, !window.isEmpty || subject.isEmpty else { return }
+        guard let base = subject.baseAddress else { return }
         let windowBase = base + window.lowerBound
         let length = window.count
         var start = 0
@@ -56,21 +59,35 @@ final class PCRERegex: @unchecked Sendable {
             let rc = pcre2_match_8(code, windowBase, length, start, 0, scratch.data, scratch.context)
             // No match, or a resource limit hit by a pathological input: either way stop here.
             if rc < 0 { return }
+            body(groups(rc, scratch: scratch, shift: window.lowerBound))
             let ovector = pcre2_get_ovector_pointer_8(scratch.data)!
-            var groups: [Range<Int>?] = []
-            groups.reserveCapacity(captureCount + 1)
-            for i in 0...captureCount {
-                let lo = ovector[2 * i], hi = ovector[2 * i + 1]
-                if i < Int(rc), lo != PCRE2_UNSET_VALUE, hi >= lo {
-                    groups.append((window.lowerBound + lo)..<(window.lowerBound + hi))
-                } else {
-                    groups.append(nil)
-                }
-            }
-            body(groups)
-            let end = ovector[1]
-            start = end > ovector[0] ? end : end + 1
+            start = ovector[1] > ovector[0] ? ovector[1] : ovector[1] + 1
         }
+    }
+
+    /// One match beginning at `start` (for patterns compiled `anchored`), reading no
+    /// further than `end`. Text before `start` stays visible to lookbehinds and `\b`.
+    func match(
+        in subject: UnsafeBufferPointer<UInt8>, at start: Int, end: Int, scratch: MatchScratch
+    ) -> [Range<Int>?]? {
+        guard let base = subject.baseAddress else { return nil }
+        let rc = pcre2_match_8(code, base, end, start, 0, scratch.data, scratch.context)
+        return rc < 0 ? nil : groups(rc, scratch: scratch, shift: 0)
+    }
+
+    private func groups(_ rc: Int32, scratch: MatchScratch, shift: Int) -> [Range<Int>?] {
+        let ovector = pcre2_get_ovector_pointer_8(scratch.data)!
+        var groups: [Range<Int>?] = []
+        groups.reserveCapacity(captureCount + 1)
+        for i in 0...captureCount {
+            let lo = ovector[2 * i], hi = ovector[2 * i + 1]
+            if i < Int(rc), lo != PCRE2_UNSET_VALUE, hi >= lo {
+                groups.append((shift + lo)..<(shift + hi))
+            } else {
+                groups.append(nil)
+            }
+        }
+        return groups
     }
 }
 

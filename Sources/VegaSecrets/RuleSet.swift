@@ -60,6 +60,7 @@ struct CompiledRule: Sendable {
     let keywords: [String]
     let entropy: Double?
     let multiline: Bool
+    let anchor: Anchor?
     let allowlist: CompiledAllowlist
 }
 
@@ -72,6 +73,12 @@ public struct RuleSet: Sendable {
     let keywordRules: [[Int]]
     /// Rules with no keywords run on every file: only user rules may do that.
     let unkeyedRules: [Int]
+    /// Where each rule's regex runs, flattened out of `rules` for the keyword pass's hot path.
+    let placement: [Placement]
+
+    enum Placement: Sendable {
+        case keyword, identifier, lineWindow, multilineWindow
+    }
     let maxCaptures: Int
 
     public var descriptors: [RuleDescriptor] { rules.map(\.descriptor) }
@@ -126,7 +133,10 @@ public struct RuleSet: Sendable {
         var compiled: [CompiledRule] = []
         for spec in specs {
             let regex: PCRERegex
-            do { regex = try PCRERegex(spec.regex) } catch {
+            if spec.anchor != nil && (spec.keywords ?? []).isEmpty {
+                throw RuleSetError(description: "rule \(spec.id): an anchor needs keywords to anchor at")
+            }
+            do { regex = try PCRERegex(spec.regex, anchored: spec.anchor != nil) } catch {
                 throw RuleSetError(description: "rule \(spec.id): \(error)")
             }
             if let group = spec.secretGroup, group > regex.captureCount {
@@ -145,7 +155,7 @@ public struct RuleSet: Sendable {
             compiled.append(CompiledRule(
                 descriptor: descriptor, regex: regex, secretGroup: spec.secretGroup,
                 keywords: (spec.keywords ?? []).map { $0.lowercased() }.filter { !$0.isEmpty },
-                entropy: spec.entropy, multiline: spec.multiline ?? false,
+                entropy: spec.entropy, multiline: spec.multiline ?? false, anchor: spec.anchor,
                 allowlist: try CompiledAllowlist(spec.allowlist, context: "rule \(spec.id) allowlist")
             ))
         }
@@ -165,6 +175,13 @@ public struct RuleSet: Sendable {
                     keywordList.append(keyword)
                     perKeyword.append([ruleIndex])
                 }
+            }
+        }
+        placement = compiled.map { rule in
+            switch rule.anchor {
+            case .keyword: .keyword
+            case .identifier: .identifier
+            case nil: rule.multiline ? .multilineWindow : .lineWindow
             }
         }
         keywords = KeywordMatcher(keywords: keywordList)

@@ -16,6 +16,15 @@ public struct AllowlistSpec: Codable, Sendable, Equatable {
     }
 }
 
+/// Where a rule's matches start relative to its keywords.
+public enum Anchor: String, Codable, Sendable {
+    /// At the keyword itself: token prefixes such as `ghp_` or `sk_live_`.
+    case keyword
+    /// At the start of the identifier (`[A-Za-z0-9_.-]` run) holding the keyword:
+    /// assignments such as `stripe_secret = …`.
+    case identifier
+}
+
 /// One secret rule as data (bundled or user-supplied).
 public struct RuleSpec: Codable, Sendable, Equatable {
     public var id: String
@@ -28,17 +37,20 @@ public struct RuleSpec: Codable, Sendable, Equatable {
     public var keywords: [String]?
     public var entropy: Double?
     public var multiline: Bool?
+    /// Where every match of the rule starts, relative to a keyword hit. When set, the regex
+    /// is tried once there (anchored) instead of at every offset of a window around the hit.
+    public var anchor: Anchor?
     public var allowlist: AllowlistSpec?
 
     enum CodingKeys: String, CodingKey {
-        case id, title, description, severity, cwe, regex, keywords, entropy, multiline, allowlist
+        case id, title, description, severity, cwe, regex, keywords, entropy, multiline, anchor, allowlist
         case secretGroup = "secret_group"
     }
 
     public init(
         id: String, title: String? = nil, description: String? = nil, severity: Severity? = nil, cwe: String? = nil,
         regex: String, secretGroup: Int? = nil, keywords: [String]? = nil, entropy: Double? = nil,
-        multiline: Bool? = nil, allowlist: AllowlistSpec? = nil
+        multiline: Bool? = nil, anchor: Anchor? = nil, allowlist: AllowlistSpec? = nil
     ) {
         self.id = id
         self.title = title
@@ -50,6 +62,7 @@ public struct RuleSpec: Codable, Sendable, Equatable {
         self.keywords = keywords
         self.entropy = entropy
         self.multiline = multiline
+        self.anchor = anchor
         self.allowlist = allowlist
     }
 }

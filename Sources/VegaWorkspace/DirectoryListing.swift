@@ -8,7 +8,7 @@ struct DirectoryJob: Sendable {
     let rules: IgnoreStack
 }
 
-/// An admitted regular file, path relative to the scan root.
+/// An admitted regular file. Paths in these records are match paths (see `TreeWalk`).
 struct FoundFile: Sendable {
     let path: [UInt8]
     let size: Int
@@ -17,11 +17,11 @@ struct FoundFile: Sendable {
 
 /// A symlink whose target resolves inside the root; followed once the real tree is known.
 struct FoundLink: Sendable {
-    /// Match path of the link itself.
     let path: [UInt8]
     let target: FileID
     let size: Int
     let isDirectory: Bool
+    let isReadable: Bool
     /// Rules in force where the link sits, for walking a linked directory.
     let rules: IgnoreStack
 }
@@ -44,10 +44,9 @@ extension TreeWalk {
     /// skipped, ignored, subdirectory or symlink. Each directory is read at most once.
     func list(_ job: DirectoryJob) -> Listing {
         var listing = Listing()
-        let relativeDirectory = Array(job.path.dropFirst(rootPrefix.count).dropLast())
         let fd = Posix.withCString(absolute(job.path)) { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         guard fd >= 0 else {
-            listing.skipped.append(FoundSkip(path: relativeDirectory, reason: .unreadable))
+            listing.skipped.append(FoundSkip(path: Array(job.path.dropLast()), reason: .unreadable))
             return listing
         }
         var info = stat()
@@ -57,18 +56,18 @@ extension TreeWalk {
         }
         defer { closedir(directory) }
 
+        let nameOffset = MemoryLayout<dirent>.offset(of: \.d_name)!
         var entries: [(name: [UInt8], type: UInt8)] = []
         errno = 0
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                Array(raw.prefix(while: { $0 != 0 }))
-            }
+            let namePointer = UnsafeRawPointer(entry).advanced(by: nameOffset).assumingMemoryBound(to: UInt8.self)
+            let name = Array(UnsafeBufferPointer(start: namePointer, count: strlen(namePointer)))
             if name == [0x2E] || name == [0x2E, 0x2E] { continue }
             entries.append((name, entry.pointee.d_type))
         }
         if errno != 0 {
             // A read error part way: keep what was listed, but say the directory was not fully covered.
-            listing.skipped.append(FoundSkip(path: relativeDirectory, reason: .unreadable))
+            listing.skipped.append(FoundSkip(path: Array(job.path.dropLast()), reason: .unreadable))
         }
 
         let rules = TreeWalk.rulesAdding(ignoreFilesIn: fd, entries: entries, to: job.rules, basePath: job.path, options: options)
@@ -82,17 +81,14 @@ extension TreeWalk {
         name: [UInt8], type: UInt8, in fd: Int32, job: DirectoryJob, rules: IgnoreStack, into listing: inout Listing
     ) {
         let path = job.path + name
-        let relative = Array(path.dropFirst(rootPrefix.count))
         var kind = type
         var info = stat()
-        var haveInfo = false
         if kind == UInt8(DT_UNKNOWN) || kind == UInt8(DT_REG) {
             // Regular files need their size anyway; unknown types need the mode.
             guard Posix.withCString(name, { fstatat(fd, $0, &info, AT_SYMLINK_NOFOLLOW) }) == 0 else {
-                listing.skipped.append(FoundSkip(path: relative, reason: .unreadable))
+                listing.skipped.append(FoundSkip(path: path, reason: .unreadable))
                 return
             }
-            haveInfo = true
             kind = Posix.isDirectory(info) ? UInt8(DT_DIR)
                 : Posix.isRegular(info) ? UInt8(DT_REG)
                 : Posix.isSymlink(info) ? UInt8(DT_LNK) : UInt8(DT_UNKNOWN)
@@ -104,25 +100,21 @@ extension TreeWalk {
         switch kind {
         case UInt8(DT_DIR):
             if isIgnored(true) { return }
-            guard String(validating: name, as: UTF8.self) != nil else {
+            guard TreeWalk.isUTF8(name) else {
                 // Paths are handed on as Strings; a name that is not UTF-8 cannot be opened again.
-                listing.skipped.append(FoundSkip(path: relative, reason: .unreadable))
+                listing.skipped.append(FoundSkip(path: path, reason: .unreadable))
                 return
             }
             listing.subdirectories.append(DirectoryJob(path: path + [slash], rules: rules))
         case UInt8(DT_REG):
             if isIgnored(false) { return }
-            if !haveInfo && Posix.withCString(name, { fstatat(fd, $0, &info, AT_SYMLINK_NOFOLLOW) }) != 0 {
-                listing.skipped.append(FoundSkip(path: relative, reason: .unreadable))
-                return
-            }
-            if let reason = admissionProblem(size: Int(info.st_size), name: name, in: fd) {
-                listing.skipped.append(FoundSkip(path: relative, reason: reason))
+            if let reason = admissionProblem(info, name: name) {
+                listing.skipped.append(FoundSkip(path: path, reason: reason))
             } else {
-                listing.files.append(FoundFile(path: relative, size: Int(info.st_size), id: FileID(info)))
+                listing.files.append(FoundFile(path: path, size: Int(info.st_size), id: FileID(info)))
             }
         case UInt8(DT_LNK):
-            classifyLink(path: path, relative: relative, name: name, in: fd, rules: rules, isIgnored: isIgnored, into: &listing)
+            classifyLink(path: path, name: name, in: fd, isIgnored: isIgnored, rules: rules, into: &listing)
         default:
             // FIFOs, sockets and devices hold no source, and opening a FIFO would block.
             return
@@ -130,40 +122,44 @@ extension TreeWalk {
     }
 
     private func classifyLink(
-        path: [UInt8], relative: [UInt8], name: [UInt8], in fd: Int32, rules: IgnoreStack,
-        isIgnored: (Bool) -> Bool, into listing: inout Listing
+        path: [UInt8], name: [UInt8], in fd: Int32, isIgnored: (Bool) -> Bool, rules: IgnoreStack,
+        into listing: inout Listing
     ) {
         var target = stat()
         let resolves = Posix.withCString(name, { fstatat(fd, $0, &target, 0) }) == 0
         if isIgnored(resolves && Posix.isDirectory(target)) { return }
         guard resolves, let real = Posix.realPath(absolute(path)) else {
             // Dangling or looping: there is nothing to read.
-            listing.skipped.append(FoundSkip(path: relative, reason: .unreadable))
+            listing.skipped.append(FoundSkip(path: path, reason: .unreadable))
             return
         }
         guard let inside = pathInsideRoot(real) else {
-            listing.skipped.append(FoundSkip(path: relative, reason: .symlinkOutsideRoot))
+            listing.skipped.append(FoundSkip(path: path, reason: .symlinkOutsideRoot))
             return
         }
         if inside.split(separator: slash).contains(where: { $0.elementsEqual(gitDirectoryName) }) { return }
-        guard String(validating: name, as: UTF8.self) != nil else {
-            listing.skipped.append(FoundSkip(path: relative, reason: .unreadable))
+        guard TreeWalk.isUTF8(name) else {
+            listing.skipped.append(FoundSkip(path: path, reason: .unreadable))
             return
         }
         if Posix.isDirectory(target) || Posix.isRegular(target) {
             listing.links.append(FoundLink(
                 path: path, target: FileID(target), size: Int(target.st_size),
-                isDirectory: Posix.isDirectory(target), rules: rules
+                isDirectory: Posix.isDirectory(target), isReadable: reader.mayRead(target), rules: rules
             ))
         }
     }
 
-    /// Why a regular file of this size cannot be admitted, if it cannot.
-    func admissionProblem(size: Int, name: [UInt8], in fd: Int32) -> SkipReason? {
-        if String(validating: name, as: UTF8.self) == nil { return .unreadable }
-        if size > options.maxFileSize { return .tooLarge }
-        if Posix.withCString(name, { faccessat(fd, $0, R_OK, 0) }) != 0 { return .unreadable }
+    /// Why a regular file cannot be admitted, if it cannot.
+    private func admissionProblem(_ info: stat, name: [UInt8]) -> SkipReason? {
+        if !TreeWalk.isUTF8(name) { return .unreadable }
+        if Int(info.st_size) > options.maxFileSize { return .tooLarge }
+        if !reader.mayRead(info) { return .unreadable }
         return nil
+    }
+
+    static func isUTF8(_ name: [UInt8]) -> Bool {
+        name.allSatisfy { $0 < 0x80 } || String(validating: name, as: UTF8.self) != nil
     }
 
     /// The rules for a directory: `inherited` plus the ignore files among its entries.

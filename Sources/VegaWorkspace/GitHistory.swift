@@ -12,7 +12,7 @@ public struct AddedLine: Sendable, Hashable {
 }
 
 public struct PatchFile: Sendable {
-    /// Path in the commit's tree, relative to the repository root.
+    /// Relative to the directory given to `forEachCommit`, '/'-separated.
     public var path: String
     public var addedLines: [AddedLine]
 
@@ -48,6 +48,9 @@ public enum GitHistory {
         let arguments = [
             "git", "-C", repo, "-c", "core.quotePath=false",
             "log", "--all", "--full-history", "--root", "-p", "--cc", "-U0",
+            // When `repo` is a subdirectory of the work tree: only changes under it, with
+            // paths relative to it, as the walker reports them.
+            "--relative",
             "--no-color", "--no-ext-diff", "--no-textconv", "--no-show-signature",
             // Fixed prefixes whatever diff.noprefix / diff.mnemonicPrefix say.
             "--src-prefix=a/", "--dst-prefix=b/",

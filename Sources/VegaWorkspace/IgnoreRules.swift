@@ -137,8 +137,6 @@ struct IgnoreStack: Sendable {
         ordered = [excludes].compactMap { $0 } + custom + git + [infoExclude].compactMap { $0 }
     }
 
-    var isEmpty: Bool { ordered.isEmpty }
-
     /// The stack for a subdirectory that holds ignore files of its own. `custom` is in
     /// `ignoreFileNames` order, so a later name overrides an earlier one.
     func adding(gitignore: IgnoreRuleSet?, custom added: [IgnoreRuleSet]) -> IgnoreStack {

@@ -88,3 +88,25 @@ enum Posix {
         case failed
     }
 }
+
+/// Who this process reads files as. Readability is judged from the mode bits the walk
+/// has fetched anyway, sparing an access(2) call per file; ACLs are not consulted, and
+/// FileReader still reports any file that then fails to open.
+struct ReaderIdentity: Sendable {
+    private let uid: uid_t
+    private let groups: Set<gid_t>
+
+    init() {
+        uid = geteuid()
+        var supplementary = [gid_t](repeating: 0, count: Int(max(getgroups(0, nil), 0)))
+        let count = getgroups(Int32(supplementary.count), &supplementary)
+        groups = Set(supplementary.prefix(Int(max(count, 0)))).union([getegid()])
+    }
+
+    func mayRead(_ info: stat) -> Bool {
+        if uid == 0 { return true }
+        if info.st_uid == uid { return info.st_mode & S_IRUSR != 0 }
+        if groups.contains(info.st_gid) { return info.st_mode & S_IRGRP != 0 }
+        return info.st_mode & S_IROTH != 0
+    }
+}

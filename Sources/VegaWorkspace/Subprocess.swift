@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 import Synchronization
 
-/// A child process (git) with stdin on /dev/null and stdout/stderr piped back.
+/// A child process (git) with an empty stdin and stdout/stderr piped back.
 ///
 /// It runs in a session of its own: with no controlling terminal neither git nor ssh can
 /// stop to prompt for a password, and the whole group (git plus the remote helpers and
@@ -47,22 +47,28 @@ final class Subprocess: Sendable {
     /// Starts `arguments[0]` (looked up on PATH) with the current environment, minus the
     /// repository variables, plus `environment`.
     init(_ arguments: [String], environment: [String: String] = [:]) throws {
-        var outPipe: [Int32] = [-1, -1]
-        var errPipe: [Int32] = [-1, -1]
-        guard pipe(&outPipe) == 0 else { throw WorkspaceError("cannot create a pipe: \(Posix.errorMessage())") }
-        guard pipe(&errPipe) == 0 else {
-            let message = Posix.errorMessage()
-            outPipe.forEach { close($0) }
-            throw WorkspaceError("cannot create a pipe: \(message)")
+        // stdin is a pipe with no writer: the child reads end-of-file at once, which
+        // does not depend on /dev/null being the device it should be.
+        var pipes: [[Int32]] = []
+        for _ in 0..<3 {
+            var ends: [Int32] = [-1, -1]
+            guard pipe(&ends) == 0 else {
+                let message = Posix.errorMessage()
+                pipes.joined().forEach { close($0) }
+                throw WorkspaceError("cannot create a pipe: \(message)")
+            }
+            // Keeps these ends out of processes other threads start; dup2 below clears
+            // the flag on the child's copies. (Swift's Glibc module does not offer pipe2.)
+            for fd in ends { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            pipes.append(ends)
         }
-        // Keeps these ends out of processes other threads start; dup2 below clears the
-        // flag on the child's copies. (Swift's Glibc module does not offer pipe2.)
-        for fd in outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        let (inPipe, outPipe, errPipe) = (pipes[0], pipes[1], pipes[2])
+        close(inPipe[1])
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
 
@@ -92,6 +98,7 @@ final class Subprocess: Sendable {
 
         var child: pid_t = 0
         let status = posix_spawnp(&child, arguments[0], &actions, &attributes, argv, envp)
+        close(inPipe[0])
         close(outPipe[1])
         close(errPipe[1])
         guard status == 0 else {
@@ -120,23 +127,38 @@ final class Subprocess: Sendable {
         var polled = [pollfd(fd: stdoutFD, events: Int16(POLLIN), revents: 0),
                       pollfd(fd: stderrFD, events: Int16(POLLIN), revents: 0)]
         var stderr: [UInt8] = []
-        var timedOut = false
         var failure: (any Error)? = nil
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var cutoff = deadline
+        var timedOut = false
+        var killed = false
+        func kill() {
+            terminate()
+            killed = true
+            // Once the group is dead its pipes close at once; anything still holding them
+            // after this grace period escaped the group and is not waited for.
+            cutoff = .now + .seconds(2)
+        }
 
         while polled.contains(where: { $0.fd >= 0 }) {
             var wait: Int32 = -1
-            if let deadline, !timedOut {
-                let left = deadline - .now
+            if let cutoff {
+                let left = cutoff - .now
                 if left <= .zero {
+                    if killed { break }
                     timedOut = true
-                    terminate()
-                } else {
-                    let (seconds, attoseconds) = left.components
-                    wait = Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1)
+                    kill()
+                    continue
                 }
+                let (seconds, attoseconds) = left.components
+                wait = Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1)
             }
-            if poll(&polled, nfds_t(polled.count), wait) < 0 && errno != EINTR { break }
+            if poll(&polled, nfds_t(polled.count), wait) < 0 {
+                if errno == EINTR { continue }
+                failure = WorkspaceError("waiting for \(pid) failed: \(Posix.errorMessage())")
+                kill()
+                break
+            }
             for index in polled.indices where polled[index].fd >= 0 && polled[index].revents != 0 {
                 let count = buffer.withUnsafeMutableBytes { Glibc.read(polled[index].fd, $0.baseAddress, $0.count) }
                 if count < 0 && (errno == EINTR || errno == EAGAIN) { continue }
@@ -153,12 +175,23 @@ final class Subprocess: Sendable {
                     } catch {
                         // Keep draining so the killed group can exit and be reaped.
                         failure = error
-                        terminate()
+                        kill()
                     }
                 }
             }
         }
-        let status = reap()
+        for entry in polled where entry.fd >= 0 { close(entry.fd) }
+
+        var status: Int32 = 0
+        // Polled rather than blocking, so a deadline still applies to a child that closed
+        // its pipes but lingers, and so `terminate` never waits on the lock meanwhile.
+        while !reap(&status) {
+            if let cutoff, !killed, cutoff <= .now {
+                timedOut = true
+                kill()
+            }
+            usleep(2000)
+        }
         if let failure { throw failure }
         let message = String(decoding: stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         if timedOut { return Completion(outcome: .timedOut, stderr: message) }
@@ -174,18 +207,12 @@ final class Subprocess: Sendable {
         }
     }
 
-    private func reap() -> Int32 {
-        var status: Int32 = 0
-        while true {
-            // Polled rather than blocking so `terminate` never waits on the lock while
-            // the child lingers after closing its pipes.
-            let done = reaped.withLock { done -> Bool in
-                let result = waitpid(pid, &status, WNOHANG)
-                done = result == pid || (result < 0 && errno != EINTR)
-                return done
-            }
-            if done { return status }
-            usleep(2000)
+    /// True once the child has been reaped, with its wait status in `status`.
+    private func reap(_ status: inout Int32) -> Bool {
+        reaped.withLock { done in
+            let result = waitpid(pid, &status, WNOHANG)
+            done = result == pid || (result < 0 && errno != EINTR)
+            return done
         }
     }
 }

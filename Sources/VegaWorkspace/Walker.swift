@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Synchronization
 import VegaModel
@@ -53,6 +54,7 @@ final class TreeWalk: Sendable {
     let root: [UInt8]
     let rootPrefix: [UInt8]
     let options: WalkOptions
+    let reader = ReaderIdentity()
     private let rootRules: IgnoreStack
     private let visitedDirectories = Mutex<Set<FileID>>([])
     private let found = Mutex(Listing())
@@ -154,36 +156,46 @@ final class TreeWalk: Sendable {
     private func assemble(_ all: Listing) -> WalkResult {
         var files = all.files
         var skipped = all.skipped
-        var admitted = Set(files.map(\.id))
         let fileLinks = all.links.filter { !$0.isDirectory }.sorted(by: TreeWalk.pathOrder)
-        for link in fileLinks where admitted.insert(link.target).inserted {
-            let relative = Array(link.path.dropFirst(rootPrefix.count))
-            let name = Array(relative.split(separator: slash).last ?? [])
-            let directory = Array(absolute(link.path).dropLast(name.count))
-            let fd = Posix.withCString(directory) { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
-            defer { if fd >= 0 { close(fd) } }
-            if let reason = fd < 0 ? .unreadable : admissionProblem(size: link.size, name: name, in: fd) {
-                skipped.append(FoundSkip(path: relative, reason: reason))
-            } else {
-                files.append(FoundFile(path: relative, size: link.size, id: link.target))
+        if !fileLinks.isEmpty {
+            var admitted = Set(files.map(\.id))
+            for link in fileLinks where admitted.insert(link.target).inserted {
+                if link.size > options.maxFileSize {
+                    skipped.append(FoundSkip(path: link.path, reason: .tooLarge))
+                } else if !link.isReadable {
+                    skipped.append(FoundSkip(path: link.path, reason: .unreadable))
+                } else {
+                    files.append(FoundFile(path: link.path, size: link.size, id: link.target))
+                }
             }
         }
 
-        files.sort { $0.path.lexicographicallyPrecedes($1.path) }
-        skipped.sort { $0.path.lexicographicallyPrecedes($1.path) }
+        files.sort { TreeWalk.precedes($0.path, $1.path) }
+        skipped.sort { TreeWalk.precedes($0.path, $1.path) }
         let base = String(decoding: root, as: UTF8.self)
         let separator = base.hasSuffix("/") ? "" : "/"
         return WalkResult(
             files: files.map { file in
-                let path = String(decoding: file.path, as: UTF8.self)
+                let path = String(decoding: file.path[rootPrefix.count...], as: UTF8.self)
                 return SourceFile(path: path, absolutePath: base + separator + path, size: file.size)
             },
-            skipped: skipped.map { SkippedFile(path: String(decoding: $0.path, as: UTF8.self), reason: $0.reason) }
+            skipped: skipped.map {
+                SkippedFile(path: String(decoding: $0.path[rootPrefix.count...], as: UTF8.self), reason: $0.reason)
+            }
         )
     }
 
+    /// Byte order, via memcmp: the generic comparison is a visible cost on big trees.
+    private static func precedes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        let shared = min(a.count, b.count)
+        let order = shared == 0 ? 0 : a.withUnsafeBytes { a in
+            b.withUnsafeBytes { b in memcmp(a.baseAddress!, b.baseAddress!, shared) }
+        }
+        return order != 0 ? order < 0 : a.count < b.count
+    }
+
     private static func pathOrder(_ a: FoundLink, _ b: FoundLink) -> Bool {
-        a.path.lexicographicallyPrecedes(b.path)
+        precedes(a.path, b.path)
     }
 
     /// Absolute path of a match path under the root.
@@ -215,5 +227,5 @@ final class TreeWalk: Sendable {
     }
 
     /// Reading directories is mostly system-call latency, which overlaps well across threads.
-    private static let workerCount = Int(getenv("VW").map { String(cString: $0) } ?? "2")!
+    private static let workerCount = min(ProcessInfo.processInfo.activeProcessorCount, 8)
 }

@@ -85,3 +85,17 @@ private func vega(_ arguments: String..., environment: [String: String] = [:]) t
         #expect(object["findings"] as? Int == 4)
     }
 }
+
+@Suite struct OutputTargetTests {
+    /// Writing a report to a device must not replace the device with a file.
+    @Test func outputToDevNullKeepsTheDevice() throws {
+        let repo = try TestRepo(git: false)
+        defer { repo.remove() }
+        try repo.write("a.txt", "hello\n")
+        let result = try vega("scan", repo.path, "--output", "/dev/null", "--fail-on", "none")
+        #expect(result.status == 0)
+        var info = stat()
+        #expect(stat("/dev/null", &info) == 0)
+        #expect((info.st_mode & S_IFMT) == S_IFCHR)
+    }
+}

@@ -98,6 +98,17 @@ import VegaModel
         #expect(patches.contains { lines($0, "feature.txt") == [AddedLine(number: 1, text: "token")] })
     }
 
+    @Test func subdirectoryPathsAreRelativeToIt() throws {
+        let repo = try TempDirectory()
+        try makeRepository(repo)
+        try repo.write("app/src/main.txt", "inside\n")
+        try repo.write("other.txt", "outside\n")
+        try commit(repo, "both", date: "2024-01-01T00:00:00+00:00")
+        let patches = try history(repo.url("app"))
+        #expect(patches.count == 1)
+        #expect(patches.first?.files.map(\.path) == ["src/main.txt"])
+    }
+
     @Test func errorsFromTheBodyStopTheWalk() throws {
         let repo = try TempDirectory()
         try makeRepository(repo)

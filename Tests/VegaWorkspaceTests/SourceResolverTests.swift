@@ -77,6 +77,23 @@ import Testing
         #expect(try parent.contents().isEmpty)
     }
 
+    @Test func cancellingStopsTheClone() async throws {
+        let server = try SilentServer()
+        let parent = try TempDirectory()
+        let url = "https://127.0.0.1:\(server.port)/x.git"
+        let parentPath = parent.path
+        let task = Task {
+            try await SourceResolver.resolve(url, cloneTimeout: .seconds(120), temporaryParent: parentPath)
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let clock = ContinuousClock()
+        let start = clock.now
+        task.cancel()
+        await #expect(throws: CancellationError.self) { try await task.value }
+        #expect(clock.now - start < .seconds(10))
+        #expect(try parent.contents().isEmpty)
+    }
+
     static let refusals: [(argument: String, message: String)] = [
         ("--upload-pack=touch /tmp/pwned", "begins with '-'"),
         ("-oProxyCommand=x", "begins with '-'"),

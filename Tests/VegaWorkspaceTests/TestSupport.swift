@@ -82,7 +82,8 @@ func run(_ executable: String, _ arguments: [String], in directory: String? = ni
 @discardableResult
 func git(_ arguments: [String], in directory: String, environment: [String: String] = [:]) throws -> String {
     let isolated = [
-        "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1",
+        // A path that cannot be created: git reads it as empty and can never write to it.
+        "GIT_CONFIG_GLOBAL": "/nonexistent/vega-test/gitconfig", "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_AUTHOR_NAME": "Test Author", "GIT_AUTHOR_EMAIL": "author@example.com",
         "GIT_COMMITTER_NAME": "Test Committer", "GIT_COMMITTER_EMAIL": "committer@example.com",
     ]
