@@ -48,7 +48,9 @@ public enum Scanner {
         let started = Date()
         // Read the baseline before any clone so a bad path fails fast.
         let baseline = try request.baselinePath.map(loadBaseline)
-        let source = try await SourceResolver.resolve(request.source, cloneTimeout: request.cloneTimeout)
+        let source = try await SourceResolver.resolve(
+            request.source, cloneTimeout: request.cloneTimeout, fullHistory: request.history
+        )
         defer { source.cleanup() }
 
         let config = try loadConfig(request, root: source.root)

@@ -20,19 +20,24 @@ public enum SourceResolver {
     /// Turns a command-line source into a directory: an existing local directory, or a
     /// git URL (`https://`, `ssh://`, `git@host:owner/repo`, `file://`) shallow-cloned into
     /// a fresh temporary directory. Anything that could make git run commands or read
-    /// options is refused.
-    public static func resolve(_ argument: String, cloneTimeout: Duration = .seconds(300)) async throws -> ResolvedSource {
-        try await resolve(argument, cloneTimeout: cloneTimeout, temporaryParent: defaultTemporaryParent)
+    /// options is refused. `fullHistory` clones every commit (for history scans) instead
+    /// of the latest one.
+    public static func resolve(
+        _ argument: String, cloneTimeout: Duration = .seconds(300), fullHistory: Bool = false
+    ) async throws -> ResolvedSource {
+        try await resolve(argument, cloneTimeout: cloneTimeout, fullHistory: fullHistory, temporaryParent: defaultTemporaryParent)
     }
 
-    /// As `resolve(_:cloneTimeout:)`, cloning under `temporaryParent`.
-    static func resolve(_ argument: String, cloneTimeout: Duration, temporaryParent: String) async throws -> ResolvedSource {
+    /// As `resolve(_:cloneTimeout:fullHistory:)`, cloning under `temporaryParent`.
+    static func resolve(
+        _ argument: String, cloneTimeout: Duration, fullHistory: Bool = false, temporaryParent: String
+    ) async throws -> ResolvedSource {
         guard !argument.isEmpty else { throw WorkspaceError("no source given") }
         if argument.hasPrefix("-") {
             throw WorkspaceError("refusing '\(argument)': it begins with '-' and git would read it as an option; for a directory, write ./\(argument)")
         }
         if let url = try GitURL.parse(argument) {
-            return try await clone(url, timeout: cloneTimeout, under: temporaryParent)
+            return try await clone(url, timeout: cloneTimeout, fullHistory: fullHistory, under: temporaryParent)
         }
         return try local(argument)
     }
@@ -55,7 +60,7 @@ public enum SourceResolver {
         return parent.isEmpty ? "/tmp" : parent
     }
 
-    private static func clone(_ url: GitURL, timeout: Duration, under parent: String) async throws -> ResolvedSource {
+    private static func clone(_ url: GitURL, timeout: Duration, fullHistory: Bool, under parent: String) async throws -> ResolvedSource {
         var template = Array((parent.hasSuffix("/") ? parent : parent + "/").utf8CString.dropLast()) + Array("vega-clone-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else {
             throw WorkspaceError("cannot create a temporary directory in \(parent): \(Posix.errorMessage())")
@@ -63,7 +68,7 @@ public enum SourceResolver {
         let directory = Posix.realPath(String(cString: made)) ?? String(cString: made)
         let source = ResolvedSource(root: directory, display: url.display, isTemporary: true)
         do {
-            try await runClone(url, into: directory, timeout: timeout)
+            try await runClone(url, into: directory, timeout: timeout, fullHistory: fullHistory)
             return source
         } catch {
             source.cleanup()
@@ -71,13 +76,14 @@ public enum SourceResolver {
         }
     }
 
-    private static func runClone(_ url: GitURL, into directory: String, timeout: Duration) async throws {
+    private static func runClone(_ url: GitURL, into directory: String, timeout: Duration, fullHistory: Bool) async throws {
         let arguments = [
             "git",
             // Only the transport this URL names may be used, so nothing in the remote
             // can redirect git to another; ext:: (runs commands) is never allowed.
             "-c", "protocol.allow=never", "-c", "protocol.ext.allow=never", "-c", "protocol.\(url.transport).allow=always",
-            "clone", "--depth", "1", "--single-branch", "--no-tags", "--quiet",
+            "clone", "--no-tags", "--quiet",
+        ] + (fullHistory ? [] : ["--depth", "1", "--single-branch"]) + [
             "--", url.url, directory,
         ]
         let environment = [

@@ -2,15 +2,21 @@ import Foundation
 import Testing
 import VegaTestSupport
 
-/// Runs the real `vega` executable, built beside the test bundle, as a user would.
-private func vega(_ arguments: String..., environment: [String: String] = [:]) throws -> Run.Result {
-    let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    var dir = bundle
+/// The real `vega` executable, built beside the test bundle.
+func vegaPath() throws -> String {
+    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     // The test binary may sit inside a bundle directory; walk up to the build folder.
     while !FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("vega").path), dir.path != "/" {
         dir = dir.deletingLastPathComponent()
     }
-    return try Run.command(dir.appendingPathComponent("vega").path, arguments, environment: environment)
+    let path = dir.appendingPathComponent("vega").path
+    guard FileManager.default.isExecutableFile(atPath: path) else { throw RunError(description: "vega is not built") }
+    return path
+}
+
+/// Runs `vega` as a user would.
+private func vega(_ arguments: String..., environment: [String: String] = [:]) throws -> Run.Result {
+    try Run.command(try vegaPath(), arguments, environment: environment)
 }
 
 @Suite struct CLITests {
@@ -97,5 +103,29 @@ private func vega(_ arguments: String..., environment: [String: String] = [:]) t
         var info = stat()
         #expect(stat("/dev/null", &info) == 0)
         #expect((info.st_mode & S_IFMT) == S_IFCHR)
+    }
+}
+
+/// On a terminal (a pseudo-terminal from util-linux `script`) the table is coloured and
+/// progress is drawn on stderr; NO_COLOR turns colour off.
+@Suite struct TerminalTests {
+    private func onTerminal(_ command: String, environment: [String: String] = [:]) throws -> String {
+        try Run.command("/usr/bin/script", ["-qec", command, "/dev/null"], environment: environment).stdout
+    }
+
+    @Test func colourAndProgressOnATerminalOnly() throws {
+        let repo = try TestRepo(git: false)
+        defer { repo.remove() }
+        try PlantedSecrets.plant(in: repo)
+        let binary = try vegaPath()
+        // The test runner may itself run with NO_COLOR set.
+        let coloured = try onTerminal("env -u NO_COLOR \(binary) scan \(repo.path) --fail-on none")
+        #expect(coloured.contains("\u{1B}[1;31mcritical"))
+        #expect(coloured.contains("scanning: "))
+        let plain = try onTerminal("\(binary) scan \(repo.path) --fail-on none", environment: ["NO_COLOR": "1"])
+        #expect(plain.contains("critical"))
+        #expect(!plain.contains("\u{1B}[1;31m"))
+        let quiet = try onTerminal("\(binary) scan \(repo.path) --fail-on none --no-progress")
+        #expect(!quiet.contains("scanning: "))
     }
 }

@@ -126,6 +126,11 @@ import VegaTestSupport
         #expect(commit.sha == (try repo.git("rev-parse", "HEAD~1").trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(commit.author == "Test Dev" && commit.email == "dev@example.test")
         #expect(history.engines.first?.coverage.commitsScanned == 3)
+
+        // A git URL is cloned with its whole history for a history scan.
+        let cloned = try await Scanner.run(ScanRequest(source: "file://" + repo.path, history: true)).report
+        #expect(cloned.findings.map(\.fingerprint) == history.findings.map(\.fingerprint))
+        #expect(cloned.engines.first?.coverage.commitsScanned == 3)
     }
 
     @Test func scansAGitURL() async throws {

@@ -48,6 +48,7 @@ public final class TestRepo: @unchecked Sendable {
 
 public struct RunError: Error, CustomStringConvertible {
     public let description: String
+    public init(description: String) { self.description = description }
 }
 
 /// Runs a program to completion, capturing its output.
