@@ -5,15 +5,22 @@ The harness models the VegaSecrets engine closely enough to be a feedback loop
 while writing rules:
 
 * keyword prefilter: a rule runs only around case-insensitive hits of one of its
-  keywords; the regex sees a window from the start of the line two lines before
-  the hit to the end of the line two lines after it (at most 4 KiB each side of
-  the hit; multiline rules get up to 64 KiB after it);
-* regexes are PCRE2 (libpcre2-8 through ctypes, no UTF mode, raw bytes), every
-  non-overlapping match in the window is considered;
-* the secret is `secret_group`, else the first capture group that matched
-  non-empty, else the whole match; then the entropy threshold, the global and the
-  rule allowlists (stopwords, regexes on secret/match/line, paths) and the inline
-  `vega:ignore` / `gitleaks:allow` markers are applied.
+  keywords. Its regex sees a window from the start of the hit's line (at most
+  256 bytes before the hit) to the end of the following line (at most 4 KiB after
+  the hit); `multiline` rules see from the start of the hit's line (at most 4 KiB
+  back) to 64 KiB after the hit. Overlapping windows of a rule are merged. A rule
+  with `anchor: keyword` (or `identifier`) is instead tried once, anchored at the
+  hit (or at the start of the `[A-Za-z0-9_.-]` run holding it, at most 64 bytes
+  back), reading at most 4 KiB (64 KiB if multiline) from there;
+* regexes are PCRE2 (libpcre2-8 through ctypes, no UTF mode, raw bytes, JIT, the
+  engine's match and depth limits), every non-overlapping match in a window counts;
+* the secret is `secret_group` (no finding when that group did not match), else the
+  first capture group that matched non-empty, else the whole match; then the
+  entropy threshold, the global allowlist (on the secret), the rule allowlist
+  (stopwords on the secret, regexes on the secret, match or line as `target` says,
+  paths) and the inline `vega:ignore` / `gitleaks:allow` markers are applied.
+
+These follow Sources/VegaSecrets/FragmentScanner.swift; keep them in step with it.
 
 Each sample is scanned as its own file (named by its optional `path` field, else
 `cases/<id>.txt`). A true positive is found when any rule fires on it; a
@@ -42,17 +49,22 @@ import yaml
 RECALL_BAR = 0.97
 FP_RATE_BAR = 0.03
 
-LINES_AROUND = 2
-WINDOW_CAP = 4 * 1024
-MULTILINE_CAP = 64 * 1024
+LOOK_BEHIND = 256            # line windows start at most this far before the keyword
+WINDOW_CAP = 4 * 1024        # ... and end at most this far after it
+MULTILINE_CAP = 64 * 1024    # multiline windows end at most this far after it
+IDENTIFIER_LOOK_BEHIND = 64  # `anchor: identifier` looks back at most this far
+MATCH_LIMIT = 2_000_000
+DEPTH_LIMIT = 10_000
 IGNORE_MARKERS = (b"vega:ignore", b"gitleaks:allow")
 
 SEVERITIES = {"critical", "high", "medium", "low"}
 TARGETS = {"secret", "match", "line"}
 RULE_KEYS = {
     "id", "title", "description", "severity", "cwe", "regex", "secret_group",
-    "keywords", "entropy", "multiline", "allowlist",
+    "keywords", "entropy", "multiline", "anchor", "allowlist",
 }
+ANCHORS = {"keyword", "identifier"}
+IDENTIFIER_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 ALLOWLIST_KEYS = {"stopwords", "regexes", "paths", "target"}
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -64,6 +76,7 @@ class PCRE2:
 
     UNSET = ctypes.c_size_t(-1).value
     ERROR_NOMATCH = -1
+    ANCHORED = 0x80000000
     JIT_COMPLETE = 0x00000001
 
     def __init__(self) -> None:
@@ -85,12 +98,20 @@ class PCRE2:
         lib.pcre2_get_error_message_8.argtypes = [i32, ctypes.c_char_p, sz]
         lib.pcre2_code_free_8.argtypes = [vp]
         lib.pcre2_match_data_free_8.argtypes = [vp]
+        lib.pcre2_match_context_create_8.restype = vp
+        lib.pcre2_match_context_create_8.argtypes = [vp]
+        lib.pcre2_set_match_limit_8.argtypes = [vp, u32]
+        lib.pcre2_set_depth_limit_8.argtypes = [vp, u32]
         self.lib = lib
+        self.context = lib.pcre2_match_context_create_8(None)
+        lib.pcre2_set_match_limit_8(self.context, MATCH_LIMIT)
+        lib.pcre2_set_depth_limit_8(self.context, DEPTH_LIMIT)
 
-    def compile(self, pattern: str) -> "Pattern":
+    def compile(self, pattern: str, anchored: bool = False) -> "Pattern":
         raw = pattern.encode("utf-8")
         err, off = ctypes.c_int(0), ctypes.c_size_t(0)
-        code = self.lib.pcre2_compile_8(raw, len(raw), 0, ctypes.byref(err), ctypes.byref(off), None)
+        options = self.ANCHORED if anchored else 0
+        code = self.lib.pcre2_compile_8(raw, len(raw), options, ctypes.byref(err), ctypes.byref(off), None)
         if not code:
             buf = ctypes.create_string_buffer(256)
             self.lib.pcre2_get_error_message_8(err.value, buf, len(buf))
@@ -102,6 +123,7 @@ class PCRE2:
 class Pattern:
     def __init__(self, pcre: PCRE2, code: int) -> None:
         self.lib = pcre.lib
+        self.context = pcre.context
         self.code = code
         self.md = self.lib.pcre2_match_data_create_from_pattern_8(code, None)
         self.errors = 0  # matches abandoned because PCRE2 returned an error (e.g. match limit)
@@ -110,28 +132,35 @@ class Pattern:
         self.lib.pcre2_match_data_free_8(self.md)
         self.lib.pcre2_code_free_8(self.code)
 
-    def finditer(self, subject: bytes):
-        """Yield the offset vector [(start, end) | None, ...] of each non-overlapping match."""
-        pos, n = 0, len(subject)
-        while pos <= n:
-            rc = self.lib.pcre2_match_8(self.code, subject, n, pos, 0, self.md, None)
-            if rc == PCRE2.ERROR_NOMATCH:
-                return
-            if rc < 0:  # match limit or other error: no further matches in this window
+    def _match(self, subject: bytes, length: int, start: int):
+        """Offset vector [(start, end) | None, ...] of the first match at or after `start`."""
+        rc = self.lib.pcre2_match_8(self.code, subject, length, start, 0, self.md, self.context)
+        if rc < 0:
+            if rc != PCRE2.ERROR_NOMATCH:  # match/depth limit: the engine gives up here too
                 self.errors += 1
+            return None
+        ov = self.lib.pcre2_get_ovector_pointer_8(self.md)
+        return [None if ov[2 * i] == PCRE2.UNSET else (ov[2 * i], ov[2 * i + 1]) for i in range(rc)]
+
+    def finditer(self, subject: bytes, lo: int = 0, hi: int | None = None):
+        """Yield the groups of each non-overlapping match inside subject[lo:hi] (absolute offsets)."""
+        window = subject[lo:hi]
+        pos = 0
+        while pos <= len(window):
+            groups = self._match(window, len(window), pos)
+            if groups is None:
                 return
-            ov = self.lib.pcre2_get_ovector_pointer_8(self.md)
-            groups = []
-            for i in range(rc):
-                s, e = ov[2 * i], ov[2 * i + 1]
-                groups.append(None if s == PCRE2.UNSET else (s, e))
-            yield groups
+            yield [g and (g[0] + lo, g[1] + lo) for g in groups]
             start, end = groups[0]
             pos = end if end > start else end + 1
 
+    def match_at(self, subject: bytes, start: int, end: int):
+        """Groups of one (anchored) match at `start` reading no further than `end`;
+        text before `start` stays visible to lookbehinds and \\b."""
+        return self._match(subject, end, start)
+
     def search(self, subject: bytes) -> bool:
-        rc = self.lib.pcre2_match_8(self.code, subject, len(subject), 0, 0, self.md, None)
-        return rc >= 0
+        return self._match(subject, len(subject), 0) is not None
 
 
 # --------------------------------------------------------------------------- rules
@@ -196,9 +225,12 @@ class Rule:
         self.secret_group = spec.get("secret_group")
         self.entropy = float(spec.get("entropy") or 0)
         self.multiline = bool(spec.get("multiline", False))
+        self.anchor = spec.get("anchor")
+        if self.anchor is not None and self.anchor not in ANCHORS:
+            errors.append(f"{where}: anchor must be one of {sorted(ANCHORS)}")
         self.allowlist = Allowlist(pcre, spec.get("allowlist"), where, errors)
         try:
-            self.regex = pcre.compile(spec.get("regex") or "")
+            self.regex = pcre.compile(spec.get("regex") or "", anchored=self.anchor is not None)
         except ValueError as exc:
             self.regex = None
             errors.append(f"{where}: regex: {exc}")
@@ -233,16 +265,63 @@ def line_bounds(text: bytes, pos: int) -> tuple[int, int]:
 
 
 def window(text: bytes, hit: int, multiline: bool) -> tuple[int, int]:
-    start, end = line_bounds(text, hit)
-    for _ in range(LINES_AROUND):
-        if start > 0:
-            start = line_bounds(text, start - 1)[0]
-        if end < len(text):
-            end = line_bounds(text, end + 1)[1]
-    start = max(start, hit - WINDOW_CAP)
-    end = len(text) if multiline else end
-    end = min(end, hit + (MULTILINE_CAP if multiline else WINDOW_CAP))
-    return start, end
+    """The bytes a windowed rule's regex sees for a keyword starting at `hit`."""
+    floor = max(0, hit - (WINDOW_CAP if multiline else LOOK_BEHIND))
+    start = max(text.rfind(b"\n", floor, hit) + 1, floor)
+    if multiline:
+        return start, min(len(text), hit + MULTILINE_CAP)
+    ceiling = min(len(text), hit + WINDOW_CAP)
+    first = text.find(b"\n", hit, ceiling)
+    second = text.find(b"\n", first + 1, ceiling) if first >= 0 else -1
+    return start, (second if second >= 0 else ceiling)
+
+
+def identifier_start(text: bytes, hit: int) -> int:
+    start, floor = hit, max(0, hit - IDENTIFIER_LOOK_BEHIND)
+    while start > floor and text[start - 1] in IDENTIFIER_BYTES:
+        start -= 1
+    return start
+
+
+def keyword_hits(lower: bytes, keywords: list[bytes]) -> list[int]:
+    hits = set()
+    for kw in keywords:
+        i = lower.find(kw)
+        while i >= 0:
+            hits.add(i)
+            i = lower.find(kw, i + 1)
+    return sorted(hits)
+
+
+def candidate_matches(text: bytes, lower: bytes, rule: Rule):
+    """Yield the groups of every match the engine would consider for `rule`."""
+    hits = keyword_hits(lower, rule.kw_bytes)
+    if rule.anchor is not None:
+        cap = MULTILINE_CAP if rule.multiline else WINDOW_CAP
+        starts = hits if rule.anchor == "keyword" else sorted({identifier_start(text, h) for h in hits})
+        for start in starts:
+            groups = rule.regex.match_at(text, start, min(len(text), start + cap))
+            if groups is not None:
+                yield groups
+        return
+    merged: list[list[int]] = []
+    for hit in hits:
+        lo, hi = window(text, hit, rule.multiline)
+        if merged and merged[-1][1] >= lo:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    for lo, hi in merged:
+        yield from rule.regex.finditer(text, lo, hi)
+
+
+def secret_span(rule: Rule, groups: list) -> tuple[int, int] | None:
+    if rule.secret_group is not None:
+        g = groups[rule.secret_group] if rule.secret_group < len(groups) else None
+        return g if g and g[1] > g[0] else None
+    first = next((g for g in groups[1:] if g and g[1] > g[0]), None)
+    whole = groups[0]
+    return first or (whole if whole[1] > whole[0] else None)
 
 
 def scan(text: bytes, path: bytes, glob: Allowlist, rules: list[Rule]) -> list[tuple[str, bytes, int]]:
@@ -254,40 +333,24 @@ def scan(text: bytes, path: bytes, glob: Allowlist, rules: list[Rule]) -> list[t
     for rule in rules:
         if rule.regex is None or rule.allowlist.path_allowed(path):
             continue
-        windows = set()
-        for kw in rule.kw_bytes:
-            i = lower.find(kw)
-            while i >= 0:
-                windows.add(window(text, i, rule.multiline))
-                i = lower.find(kw, i + 1)
         seen = set()
-        for ws, we in sorted(windows):
-            chunk = text[ws:we]
-            for groups in rule.regex.finditer(chunk):
-                span = None
-                if rule.secret_group is not None:
-                    if rule.secret_group < len(groups):
-                        span = groups[rule.secret_group]
-                else:
-                    span = next((g for g in groups[1:] if g and g[1] > g[0]), None)
-                span = span or groups[0]
-                secret = chunk[span[0]:span[1]]
-                match = chunk[groups[0][0]:groups[0][1]]
-                abs_pos = ws + span[0]
-                if (abs_pos, secret) in seen:
-                    continue
-                seen.add((abs_pos, secret))
-                ls, le = line_bounds(text, abs_pos)
-                line = text[ls:le]
-                if any(m in line for m in IGNORE_MARKERS):
-                    continue
-                if rule.entropy and shannon(secret) < rule.entropy:
-                    continue
-                if glob.finding_allowed(secret, match, line):
-                    continue
-                if rule.allowlist.finding_allowed(secret, match, line):
-                    continue
-                findings.append((rule.id, secret, abs_pos))
+        for groups in candidate_matches(text, lower, rule):
+            span = secret_span(rule, groups)
+            if span is None or span in seen:
+                continue
+            seen.add(span)
+            secret = text[span[0]:span[1]]
+            match = text[groups[0][0]:groups[0][1]]
+            line = text[line_bounds(text, span[0])[0]:line_bounds(text, max(span[0], span[1] - 1))[1]]
+            if rule.entropy and shannon(secret) < rule.entropy:
+                continue
+            if glob.finding_allowed(secret, secret, secret):
+                continue
+            if rule.allowlist.finding_allowed(secret, match, line):
+                continue
+            if any(m in line for m in IGNORE_MARKERS):
+                continue
+            findings.append((rule.id, secret, span[0]))
     return findings
 
 

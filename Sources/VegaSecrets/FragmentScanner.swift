@@ -154,7 +154,7 @@ final class FragmentScanner {
     private func accept(rule: CompiledRule, text: UnsafeBufferPointer<UInt8>, whole: Range<Int>, secret: Range<Int>) -> Bool {
         let secretBytes = UnsafeBufferPointer(rebasing: text[secret])
         if let minimum = rule.entropy, shannonEntropy(secretBytes) < minimum { return false }
-        if ruleSet.global.allowsText(secretBytes, scratch: scratch) { return false }
+        if ruleSet.global.allows(secret: secretBytes, target: secretBytes, scratch: scratch) { return false }
         let line = Self.lineRange(containing: secret, in: text)
         if !rule.allowlist.isEmpty {
             let target: Range<Int> = switch rule.allowlist.target {
@@ -162,7 +162,9 @@ final class FragmentScanner {
             case .match: whole
             case .line: line
             }
-            if rule.allowlist.allowsText(UnsafeBufferPointer(rebasing: text[target]), scratch: scratch) { return false }
+            if rule.allowlist.allows(secret: secretBytes, target: UnsafeBufferPointer(rebasing: text[target]), scratch: scratch) {
+                return false
+            }
         }
         return !Self.suppressed(text, line: line)
     }

@@ -35,9 +35,11 @@ struct CompiledAllowlist: Sendable {
         paths.contains { $0.matches(path, scratch: scratch) }
     }
 
-    func allowsText(_ text: UnsafeBufferPointer<UInt8>, scratch: MatchScratch) -> Bool {
-        if let stopwords, stopwords.containsAny(in: text) { return true }
-        return regexes.contains { $0.firstMatch(in: text, scratch: scratch) }
+    /// Stopwords always test the secret; regexes test `target` (the secret, the whole
+    /// match or the line, as the allowlist says).
+    func allows(secret: UnsafeBufferPointer<UInt8>, target: UnsafeBufferPointer<UInt8>, scratch: MatchScratch) -> Bool {
+        if let stopwords, stopwords.containsAny(in: secret) { return true }
+        return regexes.contains { $0.firstMatch(in: target, scratch: scratch) }
     }
 }
 
