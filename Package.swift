@@ -46,9 +46,9 @@ let package = Package(
         // Temp repositories, planted secrets and process helpers shared by the test targets.
         .target(name: "VegaTestSupport", path: "Tests/VegaTestSupport"),
         .testTarget(name: "VegaModelTests", dependencies: ["VegaModel"]),
-        .testTarget(name: "VegaWorkspaceTests", dependencies: ["VegaWorkspace"]),
+        .testTarget(name: "VegaWorkspaceTests", dependencies: ["VegaWorkspace", "VegaTestSupport"]),
         .testTarget(name: "VegaSecretsTests", dependencies: ["VegaSecrets", "VegaWorkspace"]),
-        .testTarget(name: "VegaReportsTests", dependencies: ["VegaReports"]),
+        .testTarget(name: "VegaReportsTests", dependencies: ["VegaReports", "VegaTestSupport"]),
         .testTarget(name: "VegaScannerTests", dependencies: ["VegaScanner", "VegaReports", "VegaTestSupport"]),
         .testTarget(name: "VegaCLITests", dependencies: ["vega", "VegaTestSupport"]),
     ]

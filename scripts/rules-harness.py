@@ -23,7 +23,7 @@ while writing rules:
 These follow Sources/VegaSecrets/FragmentScanner.swift; keep them in step with it.
 
 Each sample is scanned as its own file (named by its optional `path` field, else
-`cases/<id>.txt`). A true positive is found when any rule fires on it; a
+`sample-<id>.txt` as in the Swift conformance test). A true positive is found when any rule fires on it; a
 false-positive sample counts when any rule fires on it.
 
 Usage: python3 scripts/rules-harness.py [--rules PATH] [--cases PATH] [--verbose]
@@ -381,7 +381,7 @@ def main() -> int:
     tp_total = tp_found = fp_total = fp_fired = 0
     for case in cases:
         text = case["text"].encode("utf-8", "surrogatepass")
-        path = case.get("path") or f"cases/{case['id']}.txt"
+        path = case.get("path") or f"sample-{case['id']}.txt"   # as Tests/VegaSecretsTests/ConformanceTests.swift
         findings = scan(text, path.encode(), glob, rules)
         ids = sorted({f[0] for f in findings})
         fired.update(ids)

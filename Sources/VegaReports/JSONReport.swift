@@ -139,7 +139,7 @@ private struct FindingEntry: Encodable {
     let engine: String
     let location: LocationEntry
     let snippet: String
-    let commit: CommitEntry?
+    let commit: CommitInfo?
 
     enum CodingKeys: String, CodingKey {
         case fingerprint, ruleId = "rule_id", title, severity, cwe, message, engine, location, snippet, commit
@@ -155,7 +155,7 @@ private struct FindingEntry: Encodable {
         engine = finding.engine
         location = LocationEntry(finding.location)
         snippet = finding.snippet
-        commit = finding.commit.map(CommitEntry.init)
+        commit = finding.commit
     }
 
     // `cwe` is always written (null when absent); `commit` only for history findings.
@@ -192,20 +192,6 @@ private struct LocationEntry: Encodable {
         startColumn = location.startColumn
         endLine = location.endLine
         endColumn = location.endColumn
-    }
-}
-
-private struct CommitEntry: Encodable {
-    let sha: String
-    let author: String
-    let email: String
-    let date: String
-
-    init(_ commit: CommitInfo) {
-        sha = commit.sha
-        author = commit.author
-        email = commit.email
-        date = commit.date
     }
 }
 

@@ -257,7 +257,7 @@ private struct Result: Encodable {
         // GitHub matches alerts on `partialFingerprints`.
         partialFingerprints = [SARIFReport.fingerprintKey: finding.fingerprint]
         fingerprints = partialFingerprints
-        properties = finding.commit.map { ResultProperties(commit: CommitProperties($0)) }
+        properties = finding.commit.map { ResultProperties(commit: $0) }
     }
 }
 
@@ -300,19 +300,6 @@ private struct Region: Encodable {
 }
 
 private struct ResultProperties: Encodable {
-    let commit: CommitProperties
+    let commit: CommitInfo
 }
 
-private struct CommitProperties: Encodable {
-    let sha: String
-    let author: String
-    let email: String
-    let date: String
-
-    init(_ commit: CommitInfo) {
-        sha = commit.sha
-        author = commit.author
-        email = commit.email
-        date = commit.date
-    }
-}

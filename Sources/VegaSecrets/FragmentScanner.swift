@@ -188,7 +188,12 @@ final class FragmentScanner {
         lineNumber: (Int) -> Int
     ) -> [Detection] {
         guard !matches.isEmpty else { return [] }
-        let sorted = matches.sorted { ($0.secret.lowerBound, $0.rule) < ($1.secret.lowerBound, $1.rule) }
+        // One secret, one finding: a catch-all rule yields to a specific rule on the same bytes.
+        let specific = matches.filter { !ruleSet.rules[$0.rule].generic }
+        let kept = matches.filter { match in
+            !ruleSet.rules[match.rule].generic || !specific.contains { $0.secret.overlaps(match.secret) }
+        }
+        let sorted = kept.sorted { ($0.secret.lowerBound, $0.rule) < ($1.secret.lowerBound, $1.rule) }
         // Every secret found is masked in every snippet, not only its own.
         let secrets = sorted.map(\.secret)
         var lines = LineCounter(text)

@@ -63,6 +63,7 @@ struct CompiledRule: Sendable {
     let entropy: Double?
     let multiline: Bool
     let anchor: Anchor?
+    let generic: Bool
     let allowlist: CompiledAllowlist
 }
 
@@ -157,7 +158,7 @@ public struct RuleSet: Sendable {
             compiled.append(CompiledRule(
                 descriptor: descriptor, regex: regex, secretGroup: spec.secretGroup,
                 keywords: (spec.keywords ?? []).map { $0.lowercased() }.filter { !$0.isEmpty },
-                entropy: spec.entropy, multiline: spec.multiline ?? false, anchor: spec.anchor,
+                entropy: spec.entropy, multiline: spec.multiline ?? false, anchor: spec.anchor, generic: spec.generic ?? false,
                 allowlist: try CompiledAllowlist(spec.allowlist, context: "rule \(spec.id) allowlist")
             ))
         }

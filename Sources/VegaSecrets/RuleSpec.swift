@@ -40,17 +40,19 @@ public struct RuleSpec: Codable, Sendable, Equatable {
     /// Where every match of the rule starts, relative to a keyword hit. When set, the regex
     /// is tried once there (anchored) instead of at every offset of a window around the hit.
     public var anchor: Anchor?
+    /// A catch-all rule: when a more specific rule finds the same secret, only that one is reported.
+    public var generic: Bool?
     public var allowlist: AllowlistSpec?
 
     enum CodingKeys: String, CodingKey {
-        case id, title, description, severity, cwe, regex, keywords, entropy, multiline, anchor, allowlist
+        case id, title, description, severity, cwe, regex, keywords, entropy, multiline, anchor, generic, allowlist
         case secretGroup = "secret_group"
     }
 
     public init(
         id: String, title: String? = nil, description: String? = nil, severity: Severity? = nil, cwe: String? = nil,
         regex: String, secretGroup: Int? = nil, keywords: [String]? = nil, entropy: Double? = nil,
-        multiline: Bool? = nil, anchor: Anchor? = nil, allowlist: AllowlistSpec? = nil
+        multiline: Bool? = nil, anchor: Anchor? = nil, generic: Bool? = nil, allowlist: AllowlistSpec? = nil
     ) {
         self.id = id
         self.title = title
@@ -63,6 +65,7 @@ public struct RuleSpec: Codable, Sendable, Equatable {
         self.entropy = entropy
         self.multiline = multiline
         self.anchor = anchor
+        self.generic = generic
         self.allowlist = allowlist
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import VegaTestSupport
 import Testing
 import VegaModel
 
@@ -88,19 +89,11 @@ func validate(_ document: Data, against schema: String) throws -> (status: Int32
     let file = FileManager.default.temporaryDirectory.appendingPathComponent("vega-\(UUID().uuidString).json")
     try document.write(to: file)
     defer { try? FileManager.default.removeItem(at: file) }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [
+    let result = try Run.command("/usr/bin/env", [
         "python3", repoRoot.appendingPathComponent("scripts/validate-json.py").path,
         repoRoot.appendingPathComponent(schema).standardizedFileURL.path, file.path,
-    ]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    ])
+    return (result.status, result.stdout + result.stderr)
 }
 
 func jsonObject(_ data: Data) throws -> [String: Any] {

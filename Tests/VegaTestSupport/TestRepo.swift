@@ -59,10 +59,13 @@ public enum Run {
         public let stderr: String
     }
 
-    public static func command(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> Result {
+    public static func command(
+        _ executable: String, _ arguments: [String], in directory: String? = nil, environment: [String: String]? = nil
+    ) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         if let environment {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import VegaTestSupport
 
 /// A scratch directory, removed when the test is done with it.
 final class TempDirectory {
@@ -57,22 +58,12 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Runs a program to completion; throws when it fails.
+/// Runs a program to completion; throws when it fails. Output is stdout then stderr.
 @discardableResult
 func run(_ executable: String, _ arguments: [String], in directory: String? = nil, environment: [String: String] = [:]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let text = String(decoding: data, as: UTF8.self)
-    guard process.terminationStatus == 0 else {
+    let result = try Run.command(executable, arguments, in: directory, environment: environment)
+    let text = result.stdout + result.stderr
+    guard result.status == 0 else {
         throw TestFailure("\(executable) \(arguments.joined(separator: " ")) failed: \(text)")
     }
     return text
