@@ -19,12 +19,17 @@ while writing rules:
   entropy threshold, the global allowlist (on the secret), the rule allowlist
   (stopwords on the secret, regexes on the secret, match or line as `target` says,
   paths) and the inline `vega:ignore` / `gitleaks:allow` markers are applied.
+  (`generic: true` only decides which rule reports a secret two rules both find,
+  so it does not change whether a sample has a finding.)
 
 These follow Sources/VegaSecrets/FragmentScanner.swift; keep them in step with it.
 
-Each sample is scanned as its own file (named by its optional `path` field, else
-`sample-<id>.txt` as in the Swift conformance test). A true positive is found when any rule fires on it; a
-false-positive sample counts when any rule fires on it.
+Each sample is scanned as its own file, named by its optional `path` field or else
+`sample-<id>.txt` as in Tests/VegaSecretsTests/ConformanceTests.swift. A true
+positive is found when any rule fires on it; a false-positive sample counts when
+any rule fires on it. The report lists every missed sample and, for every false
+positive, the rules that fired; --verbose adds recall per sample rule id and how
+often each rule fired.
 
 Usage: python3 scripts/rules-harness.py [--rules PATH] [--cases PATH] [--verbose]
 Exit status: 0 when recall >= 0.97 and FP rate <= 3%, 1 when a bar is missed,
@@ -61,7 +66,7 @@ SEVERITIES = {"critical", "high", "medium", "low"}
 TARGETS = {"secret", "match", "line"}
 RULE_KEYS = {
     "id", "title", "description", "severity", "cwe", "regex", "secret_group",
-    "keywords", "entropy", "multiline", "anchor", "allowlist",
+    "keywords", "entropy", "multiline", "anchor", "generic", "allowlist",
 }
 ANCHORS = {"keyword", "identifier"}
 IDENTIFIER_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
@@ -78,6 +83,7 @@ class PCRE2:
     ERROR_NOMATCH = -1
     ANCHORED = 0x80000000
     JIT_COMPLETE = 0x00000001
+    INFO_CAPTURECOUNT = 4
 
     def __init__(self) -> None:
         name = ctypes.util.find_library("pcre2-8") or "libpcre2-8.so.0"
@@ -94,6 +100,8 @@ class PCRE2:
         lib.pcre2_match_8.argtypes = [vp, ctypes.c_char_p, sz, sz, u32, vp, vp]
         lib.pcre2_get_ovector_pointer_8.restype = ctypes.POINTER(sz)
         lib.pcre2_get_ovector_pointer_8.argtypes = [vp]
+        lib.pcre2_pattern_info_8.restype = i32
+        lib.pcre2_pattern_info_8.argtypes = [vp, u32, vp]
         lib.pcre2_get_error_message_8.restype = i32
         lib.pcre2_get_error_message_8.argtypes = [i32, ctypes.c_char_p, sz]
         lib.pcre2_code_free_8.argtypes = [vp]
@@ -126,6 +134,9 @@ class Pattern:
         self.context = pcre.context
         self.code = code
         self.md = self.lib.pcre2_match_data_create_from_pattern_8(code, None)
+        count = ctypes.c_uint32(0)
+        self.lib.pcre2_pattern_info_8(code, PCRE2.INFO_CAPTURECOUNT, ctypes.byref(count))
+        self.capture_count = count.value
         self.errors = 0  # matches abandoned because PCRE2 returned an error (e.g. match limit)
 
     def __del__(self) -> None:
@@ -156,7 +167,7 @@ class Pattern:
 
     def match_at(self, subject: bytes, start: int, end: int):
         """Groups of one (anchored) match at `start` reading no further than `end`;
-        text before `start` stays visible to lookbehinds and \\b."""
+        text before `start` stays visible to lookbehinds and word boundaries."""
         return self._match(subject, end, start)
 
     def search(self, subject: bytes) -> bool:
@@ -174,10 +185,11 @@ class Allowlist:
         self.target = spec.get("target", "secret")
         if self.target not in TARGETS:
             errors.append(f"{where}: allowlist target must be one of {sorted(TARGETS)}")
-        self.stopwords = [w.encode() for w in spec.get("stopwords") or []]
-        for w in spec.get("stopwords") or []:
-            if w != w.lower():
-                errors.append(f"{where}: stopword '{w}' is not lowercase")
+        words = spec.get("stopwords") or []
+        for w in words:
+            if not isinstance(w, str) or not w or w != w.lower():
+                errors.append(f"{where}: stopword {w!r} must be a non-empty lowercase string")
+        self.stopwords = [str(w).lower().encode() for w in words]
         self.regexes = self._compile(pcre, spec.get("regexes"), where, errors)
         self.paths = self._compile(pcre, spec.get("paths"), where, errors)
 
@@ -217,10 +229,11 @@ class Rule:
         self.severity = spec.get("severity")
         if self.severity not in SEVERITIES:
             errors.append(f"{where}: severity must be one of {sorted(SEVERITIES)}")
-        self.keywords = [str(k) for k in spec.get("keywords") or []]
+        self.keywords = spec.get("keywords") or []
         for k in self.keywords:
-            if k != k.lower() or not k:
-                errors.append(f"{where}: keyword {k!r} must be a non-empty lowercase literal")
+            if not isinstance(k, str) or not k or k != k.lower():
+                errors.append(f"{where}: keyword {k!r} must be a non-empty lowercase string")
+        self.keywords = [str(k) for k in self.keywords]
         self.kw_bytes = [k.encode() for k in self.keywords]
         self.secret_group = spec.get("secret_group")
         self.entropy = float(spec.get("entropy") or 0)
@@ -234,6 +247,11 @@ class Rule:
         except ValueError as exc:
             self.regex = None
             errors.append(f"{where}: regex: {exc}")
+        if self.regex is not None and self.secret_group is not None and self.secret_group > self.regex.capture_count:
+            errors.append(f"{where}: secret_group {self.secret_group} but the regex has "
+                          f"{self.regex.capture_count} group(s)")
+        if self.anchor is not None and not self.keywords:
+            errors.append(f"{where}: an anchor needs keywords to anchor at")
 
 
 def load_rules(pcre: PCRE2, path: Path) -> tuple[Allowlist, list[Rule], list[str]]:
