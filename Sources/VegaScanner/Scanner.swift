@@ -60,12 +60,9 @@ public enum Scanner {
         let engines = try EngineRegistry.make(engineIDs, config: config, maxFileSize: maxFileSize)
 
         // A history scan reads commits, not the working tree.
-        let walk = request.history
-            ? nil
-            : try Walker.walk(
-                root: source.root,
-                options: WalkOptions(maxFileSize: maxFileSize, excludes: (config.exclude ?? []) + request.excludes)
-            )
+        let walkOptions = WalkOptions(maxFileSize: maxFileSize, excludes: (config.exclude ?? []) + request.excludes)
+        let root = source.root
+        let walk = request.history ? nil : try await BlockingWork.run { try Walker.walk(root: root, options: walkOptions) }
         let walkSkipped = walk?.skipped ?? []
         let target = ScanTarget(root: source.root, files: walk?.files ?? [], history: request.history)
 

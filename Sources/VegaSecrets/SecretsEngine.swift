@@ -22,18 +22,10 @@ public struct SecretsEngine: ScanEngine {
 
     public func scan(_ target: ScanTarget, progress: @escaping ProgressHandler) async throws -> EngineResult {
         let engine = self
-        // File reads and regex work block; keep them on Dispatch threads, off the
-        // cooperative pool that the rest of the process (and later the server) relies on.
-        return try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global(qos: .userInitiated).async {
-                do {
-                    continuation.resume(returning: target.history
-                        ? try engine.scanHistory(root: target.root, progress: progress)
-                        : engine.scanFiles(target.files, progress: progress))
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
+        return try await BlockingWork.run {
+            target.history
+                ? try engine.scanHistory(root: target.root, progress: progress)
+                : engine.scanFiles(target.files, progress: progress)
         }
     }
 

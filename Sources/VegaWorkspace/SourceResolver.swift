@@ -94,7 +94,7 @@ public enum SourceResolver {
         let process = try Subprocess(arguments, environment: environment)
         let deadline = ContinuousClock.now + timeout
         let completion = try await withTaskCancellationHandler {
-            try await onOwnThread { try process.communicate(deadline: deadline) }
+            try await BlockingWork.run { try process.communicate(deadline: deadline) }
         } onCancel: {
             process.terminate()
         }
@@ -112,12 +112,6 @@ public enum SourceResolver {
 
     /// Runs blocking work on a thread of its own rather than tie up one of the few
     /// threads Swift concurrency shares.
-    private static func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try work() }) }.start()
-        }
-    }
-
     static func format(_ duration: Duration) -> String {
         let (seconds, attoseconds) = duration.components
         if attoseconds == 0 { return "\(seconds)s" }
