@@ -76,9 +76,13 @@ struct ScanCommand: AsyncParsableCommand {
             history: history, baselinePath: baseline, cloneTimeout: .seconds(cloneTimeout)
         )
         let progress = (!noProgress && Terminal.stderrIsTTY) ? ProgressLine() : nil
+        let scan = Task { try await Scanner.run(request) { event in progress?.update(event) } }
+        // Ctrl-C or SIGTERM cancels the scan, so a temporary clone is still removed.
+        let interrupts = Terminal.onInterrupt { scan.cancel() }
+        defer { interrupts.forEach { $0.cancel() } }
         let outcome: ScanOutcome
         do {
-            outcome = try await Scanner.run(request) { event in progress?.update(event) }
+            outcome = try await scan.value
         } catch {
             progress?.finish()
             throw error

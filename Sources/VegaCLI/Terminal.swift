@@ -15,6 +15,18 @@ enum Terminal {
         return 120
     }
 
+    /// Replaces the default (die at once) on SIGINT and SIGTERM with `handler`; cancel the
+    /// returned sources to stop listening.
+    static func onInterrupt(_ handler: @escaping @Sendable () -> Void) -> [DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler(handler: handler)
+            source.resume()
+            return source
+        }
+    }
+
     static func writeError(_ text: some StringProtocol) {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }

@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 
 /// Entry point: parses, runs, and maps every outcome to Vega's exit codes —
-/// 0 clean, 1 findings at or above the `--fail-on` policy, 2 usage or runtime error.
+/// 0 clean, 1 findings at or above the `--fail-on` policy, 2 usage or runtime error,
+/// 130 interrupted (Ctrl-C or SIGTERM).
 public enum VegaCommandLine {
     public static func run(_ arguments: [String]? = nil) async -> Int32 {
         do {
@@ -13,9 +14,11 @@ public enum VegaCommandLine {
                 try command.run()
             }
             return 0
-        } catch let policy as PolicyFailure {
-            _ = policy
+        } catch is PolicyFailure {
             return 1
+        } catch is CancellationError {
+            Terminal.writeError("vega: interrupted")
+            return 130
         } catch {
             let code = Vega.exitCode(for: error)
             let message = Vega.fullMessage(for: error)

@@ -22,10 +22,10 @@ public struct SecretsEngine: ScanEngine {
 
     public func scan(_ target: ScanTarget, progress: @escaping ProgressHandler) async throws -> EngineResult {
         let engine = self
-        return try await BlockingWork.run {
+        return try await BlockingWork.cancellable { flag in
             target.history
-                ? try engine.scanHistory(root: target.root, progress: progress)
-                : engine.scanFiles(target.files, progress: progress)
+                ? try engine.scanHistory(root: target.root, cancel: flag, progress: progress)
+                : engine.scanFiles(target.files, cancel: flag, progress: progress)
         }
     }
 
@@ -41,7 +41,7 @@ public struct SecretsEngine: ScanEngine {
         init(count: Int) { state = Mutex(State(detections: Array(repeating: [], count: count))) }
     }
 
-    func scanFiles(_ files: [SourceFile], progress: @escaping ProgressHandler) -> EngineResult {
+    func scanFiles(_ files: [SourceFile], cancel: CancellationFlag = CancellationFlag(), progress: @escaping ProgressHandler) -> EngineResult {
         let results = Results(count: files.count)
         DispatchQueue.concurrentPerform(iterations: min(concurrency, max(files.count, 1))) { _ in
             let scanner = FragmentScanner(ruleSet: ruleSet)
@@ -58,7 +58,7 @@ public struct SecretsEngine: ScanEngine {
             }
             while true {
                 let index = results.next.add(1, ordering: .relaxed).oldValue
-                guard index < files.count else { break }
+                guard index < files.count, !cancel.isCancelled else { break }
                 let file = files[index]
                 if scanner.pathAllowed(file.path) { continue }
                 switch FileReader.read(file, maxSize: maxFileSize) {
@@ -86,11 +86,12 @@ public struct SecretsEngine: ScanEngine {
     }
 
     /// Like gitleaks' git mode: every commit's added lines, each finding tagged with its commit.
-    func scanHistory(root: String, progress: ProgressHandler) throws -> EngineResult {
+    func scanHistory(root: String, cancel: CancellationFlag = CancellationFlag(), progress: ProgressHandler) throws -> EngineResult {
         let scanner = FragmentScanner(ruleSet: ruleSet)
         var detections: [Detection] = []
         var commits = 0, bytes = 0, files = 0
         try GitHistory.forEachCommit(repo: root) { patch in
+            if cancel.isCancelled { throw CancellationError() }
             commits += 1
             for file in patch.files where !file.addedLines.isEmpty && !scanner.pathAllowed(file.path) {
                 var text: [UInt8] = []

@@ -133,6 +133,15 @@ import VegaTestSupport
         #expect(cloned.engines.first?.coverage.commitsScanned == 3)
     }
 
+    @Test func cancellationStopsTheScan() async throws {
+        let repo = try TestRepo(git: false)
+        defer { repo.remove() }
+        for i in 0..<200 { try repo.write("f\(i).txt", String(repeating: "token = abc\n", count: 200)) }
+        let scan = Task { try await Scanner.run(ScanRequest(source: repo.path)) }
+        scan.cancel()
+        await #expect(throws: CancellationError.self) { try await scan.value }
+    }
+
     @Test func scansAGitURL() async throws {
         let repo = try TestRepo()
         defer { repo.remove() }
