@@ -101,6 +101,8 @@ struct IgnoreRuleSet: Sendable {
     /// Whether the last pattern matching `path` ignores it (true), re-includes it
     /// (false), or no pattern matches (nil).
     func decision(path: UnsafeBufferPointer<UInt8>, nameStart: Int, isDirectory: Bool) -> Bool? {
+        // Patterns speak only of paths inside their own directory.
+        guard path.count > baseLength else { return nil }
         let relative = UnsafeBufferPointer(rebasing: path[baseLength...])
         let name = UnsafeBufferPointer(rebasing: path[nameStart...])
         for pattern in patterns.reversed() where pattern.matches(path: relative, name: name, isDirectory: isDirectory) {

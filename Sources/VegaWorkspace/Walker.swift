@@ -90,7 +90,19 @@ final class TreeWalk: Sendable {
             for component in rootPrefix.split(separator: slash) {
                 let absolute = top + (top == [slash] ? [] : [slash]) + directory
                 rules = TreeWalk.ancestorRules(absolute, matchPath: directory, rules: rules, options: options)
-                directory += component + [slash]
+                let nameStart = directory.count
+                directory += component
+                let ignored = directory.withUnsafeBufferPointer {
+                    rules.isIgnored(path: $0, nameStart: nameStart, isDirectory: true)
+                }
+                // A root the user named inside a directory its work tree ignores (a build
+                // folder, pyenv's versions/) is scanned as a tree of its own: the enclosing
+                // ignore files would hide every file in it.
+                if ignored {
+                    rules = IgnoreStack(excludes: excludes, infoExclude: nil)
+                    break
+                }
+                directory += [slash]
             }
         }
         rootRules = rules

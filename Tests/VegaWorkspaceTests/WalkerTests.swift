@@ -89,6 +89,21 @@ import VegaModel
         #expect(try paths(dir.url("project/sub")) == [".gitignore", "kept.txt"])
     }
 
+    @Test func aRootInsideAnIgnoredDirectoryIsScannedWhole() throws {
+        let dir = try TempDirectory()
+        try makeRepository(dir)
+        try dir.write(".gitignore", "/versions\n*.log\n")
+        try dir.write("versions/3.11/lib/os.py", "x")
+        try dir.write("versions/3.11/lib/debug.log", "x")
+        try dir.write("versions/3.11/lib/.gitignore", "*.tmp\n")
+        try dir.write("versions/3.11/lib/scratch.tmp", "x")
+        // The enclosing work tree ignores versions/ entirely; named explicitly, it is scanned,
+        // with only its own ignore files applied.
+        #expect(try paths(dir.url("versions/3.11")) == ["lib/.gitignore", "lib/debug.log", "lib/os.py"])
+        #expect(try paths(dir.path).isEmpty == false)
+        #expect(!(try paths(dir.path)).contains { $0.hasPrefix("versions/") })
+    }
+
     @Test func gitignoreCanBeTurnedOff() throws {
         let dir = try TempDirectory()
         try dir.write(".gitignore", "*.log\n")
