@@ -59,7 +59,3 @@ final class ProgressLine: Sendable {
         if state.withLock({ $0.drawn }) { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
     }
 }
-
-enum VegaVersionString {
-    static let value = VegaVersion.current
-}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VegaModel
 
 /// Entry point: parses, runs, and maps every outcome to Vega's exit codes —
 /// 0 clean, 1 findings at or above the `--fail-on` policy, 2 usage or runtime error,
@@ -39,7 +40,7 @@ struct Vega: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vega",
         abstract: "Vega finds hard-coded secrets (and soon vulnerable dependencies and insecure code) in a repository.",
-        version: VegaVersionString.value,
+        version: VegaVersion.current,
         subcommands: [ScanCommand.self, RulesCommand.self, BenchCommand.self]
     )
 }
