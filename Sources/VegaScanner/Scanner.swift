@@ -95,7 +95,8 @@ public enum Scanner {
         }
         let report = ScanReport(
             toolVersion: VegaVersion.current,
-            source: source.display,
+            // Local scans name the absolute root, so SARIF consumers can resolve paths.
+            source: source.isTemporary ? source.display : source.root,
             startedAt: ISO8601DateFormatter().string(from: started),
             durationSeconds: Date().timeIntervalSince(started),
             engines: runs,
