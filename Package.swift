@@ -27,7 +27,10 @@ let package = Package(
         .target(
             name: "VegaSecrets",
             dependencies: ["VegaModel", "VegaWorkspace", "CPCRE2", .product(name: "Yams", package: "Yams")],
-            resources: [.copy("Resources/rules.yaml")]
+            // rules.yaml is the source people edit; scripts/rules-compile turns it into the
+            // rules.json that ships (a test keeps them equal).
+            exclude: ["Resources/rules.yaml"],
+            resources: [.copy("Resources/rules.json")]
         ),
         .target(name: "VegaReports", dependencies: ["VegaModel"]),
         .target(

@@ -88,12 +88,16 @@ public struct RuleSet: Sendable {
 
     public static let engineID = "secrets"
 
-    /// The rules shipped inside the binary.
+    /// The rules shipped inside the binary (rules.json, compiled from rules.yaml).
     public static func bundledFile() throws -> RuleFile {
-        guard let url = Bundle.module.url(forResource: "rules", withExtension: "yaml") else {
-            throw RuleSetError(description: "bundled rules.yaml is missing from the build")
+        guard let url = Bundle.module.url(forResource: "rules", withExtension: "json") else {
+            throw RuleSetError(description: "bundled rules.json is missing from the build")
         }
-        return try decode(String(decoding: try Data(contentsOf: url), as: UTF8.self), source: "bundled rules.yaml")
+        do {
+            return try JSONDecoder().decode(RuleFile.self, from: Data(contentsOf: url))
+        } catch {
+            throw RuleSetError(description: "bundled rules.json: \(error)")
+        }
     }
 
     public static func decode(_ yaml: String, source: String) throws -> RuleFile {

@@ -71,7 +71,7 @@ public struct RuleSpec: Codable, Sendable, Equatable {
 }
 
 /// The whole rules file.
-public struct RuleFile: Codable, Sendable {
+public struct RuleFile: Codable, Sendable, Equatable {
     public var version: Int
     public var allowlist: AllowlistSpec?
     public var rules: [RuleSpec]

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import VegaModel
 @testable import VegaSecrets
@@ -152,6 +153,13 @@ private func scan(_ text: String, path: String = "app/config.txt", rules: RuleSe
     @Test func unkeyedUserRuleRunsEverywhere() throws {
         let set = try RuleSet(file: file, config: SecretsConfig(rules: [RuleSpec(id: "pin", regex: "PIN-[0-9]{6}")]))
         #expect(try scan("x PIN-123456", rules: set).map(\.rule.id) == ["pin"])
+    }
+
+    @Test func shippedRulesMatchTheirYAMLSource() throws {
+        let yamlPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources/VegaSecrets/Resources/rules.yaml").path
+        let source = try RuleSet.decode(String(contentsOfFile: yamlPath, encoding: .utf8), source: "rules.yaml")
+        #expect(try RuleSet.bundledFile() == source, "rules.json is stale: run scripts/rules-compile")
     }
 
     @Test func bundledRulesAreWellFormed() throws {
