@@ -11,6 +11,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
     ],
     targets: [
         // PCRE2 (Debian's libpcre2-dev): a JIT regex engine that accepts the gitleaks/RE2 rule syntax.
@@ -32,10 +34,24 @@ let package = Package(
             exclude: ["Resources/rules.yaml"],
             resources: [.copy("Resources/rules.json")]
         ),
-        .target(name: "VegaReports", dependencies: ["VegaModel"]),
+        .target(name: "VegaReports", dependencies: ["VegaModel", .product(name: "Crypto", package: "swift-crypto")]),
+        // The dependency engine: lockfiles → packages → advisories → findings.
+        .target(name: "VegaDeps", dependencies: ["VegaModel", "VegaWorkspace", "VegaLockfiles", "VegaAdvisories"]),
+        // Version ordering per ecosystem (PEP 440, npm SemVer, Go, Maven, RubyGems, …).
+        .target(name: "VegaVersions", dependencies: ["VegaModel"]),
+        // Lockfile and manifest parsers → dependency graphs.
+        .target(
+            name: "VegaLockfiles",
+            dependencies: ["VegaModel", .product(name: "Yams", package: "Yams"), .product(name: "TOMLKit", package: "TOMLKit")]
+        ),
+        // OSV advisories: import, local index, matching, CVSS.
+        .target(
+            name: "VegaAdvisories",
+            dependencies: ["VegaModel", "VegaVersions", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
+        ),
         .target(
             name: "VegaScanner",
-            dependencies: ["VegaModel", "VegaWorkspace", "VegaSecrets", "VegaReports", .product(name: "Yams", package: "Yams")]
+            dependencies: ["VegaModel", "VegaWorkspace", "VegaSecrets", "VegaDeps", "VegaReports", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "VegaCLI",
@@ -52,6 +68,10 @@ let package = Package(
         .testTarget(name: "VegaWorkspaceTests", dependencies: ["VegaWorkspace", "VegaTestSupport"]),
         .testTarget(name: "VegaSecretsTests", dependencies: ["VegaSecrets", "VegaWorkspace"]),
         .testTarget(name: "VegaReportsTests", dependencies: ["VegaReports", "VegaTestSupport"]),
+        .testTarget(name: "VegaVersionsTests", dependencies: ["VegaVersions"]),
+        .testTarget(name: "VegaLockfilesTests", dependencies: ["VegaLockfiles"]),
+        .testTarget(name: "VegaAdvisoriesTests", dependencies: ["VegaAdvisories", "VegaTestSupport"]),
+        .testTarget(name: "VegaDepsTests", dependencies: ["VegaDeps", "VegaScanner", "VegaTestSupport"]),
         .testTarget(name: "VegaScannerTests", dependencies: ["VegaScanner", "VegaReports", "VegaTestSupport"]),
         .testTarget(name: "VegaCLITests", dependencies: ["vega", "VegaTestSupport"]),
     ]

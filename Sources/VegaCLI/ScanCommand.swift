@@ -98,15 +98,23 @@ struct ScanCommand: AsyncParsableCommand {
             let colour = output == nil && Terminal.stdoutIsTTY && Terminal.colorAllowed
             data = Data(TableReport.render(outcome.report, color: colour, width: Terminal.width).utf8)
         }
-        if let output {
-            try Self.write(data, to: output)
-        } else {
-            FileHandle.standardOutput.write(data)
-            if data.last != 0x0A { FileHandle.standardOutput.write(Data("\n".utf8)) }
+        try Self.emit(data, to: output)
+        for warning in outcome.report.warnings {
+            Terminal.writeError("vega: warning: \(warning.path)\(warning.line.map { ":\($0)" } ?? ""): \(warning.message)")
         }
 
         let threshold = failOn ?? outcome.config.failOn ?? .high
         if threshold.fails(outcome.report.findings) { throw PolicyFailure() }
+    }
+
+    /// Writes a report to `path`, or to standard output when there is none.
+    static func emit(_ data: Data, to path: String?) throws {
+        guard let path else {
+            FileHandle.standardOutput.write(data)
+            if data.last != 0x0A { FileHandle.standardOutput.write(Data("\n".utf8)) }
+            return
+        }
+        try write(data, to: path)
     }
 
     /// Regular files are replaced atomically so a reader never sees half a report; anything

@@ -41,6 +41,6 @@ struct Vega: AsyncParsableCommand {
         commandName: "vega",
         abstract: "Vega finds hard-coded secrets (and soon vulnerable dependencies and insecure code) in a repository.",
         version: VegaVersion.current,
-        subcommands: [ScanCommand.self, RulesCommand.self, BenchCommand.self]
+        subcommands: [ScanCommand.self, SBOMCommand.self, RulesCommand.self, BenchCommand.self]
     )
 }

@@ -36,12 +36,18 @@ public struct Coverage: Codable, Sendable, Hashable {
     public var bytesScanned: Int
     public var skipped: [SkippedFile]
     public var commitsScanned: Int?
+    /// What limited the engine's view, in words (e.g. "no advisory database: …").
+    public var notes: [String]?
 
-    public init(filesScanned: Int = 0, bytesScanned: Int = 0, skipped: [SkippedFile] = [], commitsScanned: Int? = nil) {
+    public init(
+        filesScanned: Int = 0, bytesScanned: Int = 0, skipped: [SkippedFile] = [], commitsScanned: Int? = nil,
+        notes: [String]? = nil
+    ) {
         self.filesScanned = filesScanned
         self.bytesScanned = bytesScanned
         self.skipped = skipped
         self.commitsScanned = commitsScanned
+        self.notes = notes
     }
 }
 
@@ -77,10 +83,22 @@ public typealias ProgressHandler = @Sendable (ProgressEvent) -> Void
 public struct EngineResult: Sendable {
     public var detections: [Detection]
     public var coverage: Coverage
+    /// Rules known only once the scan ran (an advisory database has too many to list up front).
+    public var rules: [RuleDescriptor]
+    /// Lockfiles read, for SBOMs and the inventory.
+    public var dependencies: [DependencyGraph]
+    /// Inputs that could not be read in full; the scan went on without them.
+    public var warnings: [ScanWarning]
 
-    public init(detections: [Detection], coverage: Coverage) {
+    public init(
+        detections: [Detection], coverage: Coverage, rules: [RuleDescriptor] = [],
+        dependencies: [DependencyGraph] = [], warnings: [ScanWarning] = []
+    ) {
         self.detections = detections
         self.coverage = coverage
+        self.rules = rules
+        self.dependencies = dependencies
+        self.warnings = warnings
     }
 }
 

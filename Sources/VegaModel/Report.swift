@@ -25,10 +25,15 @@ public struct ScanReport: Sendable {
     public var findings: [Finding]
     /// Findings left out because their fingerprint is in the baseline.
     public var suppressedByBaseline: Int
+    /// Inputs that could not be read in full (a malformed lockfile, say).
+    public var warnings: [ScanWarning]
+    /// The lockfiles read, with their packages (the scan's inventory).
+    public var dependencies: [DependencyGraph]
 
     public init(
         toolVersion: String, source: String, startedAt: String, durationSeconds: Double,
-        engines: [EngineRun], rules: [RuleDescriptor], findings: [Finding], suppressedByBaseline: Int = 0
+        engines: [EngineRun], rules: [RuleDescriptor], findings: [Finding], suppressedByBaseline: Int = 0,
+        warnings: [ScanWarning] = [], dependencies: [DependencyGraph] = []
     ) {
         self.toolVersion = toolVersion
         self.source = source
@@ -38,6 +43,8 @@ public struct ScanReport: Sendable {
         self.rules = rules
         self.findings = findings
         self.suppressedByBaseline = suppressedByBaseline
+        self.warnings = warnings
+        self.dependencies = dependencies
     }
 }
 

@@ -36,20 +36,36 @@ private struct Document: Encodable {
     let summary: Summary
     let findings: [FindingEntry]
     let rules: [RuleEntry]
+    let warnings: [ScanWarning]
 
     enum CodingKeys: String, CodingKey {
-        case schema = "$schema", schemaVersion = "schema_version", tool, scan, summary, findings, rules
+        case schema = "$schema", schemaVersion = "schema_version", tool, scan, summary, findings, rules, warnings
     }
 
     init(_ report: ScanReport) {
         tool = Tool(name: "vega", version: report.toolVersion)
         scan = Scan(
             source: report.source, startedAt: report.startedAt, durationSeconds: report.durationSeconds,
-            engines: report.engines.map(EngineEntry.init), suppressedByBaseline: report.suppressedByBaseline
+            engines: report.engines.map(EngineEntry.init), suppressedByBaseline: report.suppressedByBaseline,
+            lockfiles: report.dependencies.map(LockfileEntry.init)
         )
         summary = Summary(report.findings)
         findings = report.findings.map(FindingEntry.init)
         rules = report.rules.map(RuleEntry.init)
+        warnings = report.warnings
+    }
+}
+
+/// The inventory in brief; `vega sbom` writes it in full.
+private struct LockfileEntry: Encodable {
+    let path: String
+    let format: String
+    let packages: Int
+
+    init(_ graph: DependencyGraph) {
+        path = graph.source
+        format = graph.format
+        packages = graph.packages.count
     }
 }
 
@@ -64,9 +80,10 @@ private struct Scan: Encodable {
     let durationSeconds: Double
     let engines: [EngineEntry]
     let suppressedByBaseline: Int
+    let lockfiles: [LockfileEntry]
 
     enum CodingKeys: String, CodingKey {
-        case source, startedAt = "started_at", durationSeconds = "duration_seconds", engines
+        case source, startedAt = "started_at", durationSeconds = "duration_seconds", engines, lockfiles
         case suppressedByBaseline = "suppressed_by_baseline"
     }
 }
@@ -93,10 +110,11 @@ private struct CoverageEntry: Encodable {
     /// Present only for history scans, where commits rather than files are the unit.
     let commitsScanned: Int?
     let skipped: [SkippedEntry]
+    let notes: [String]?
 
     enum CodingKeys: String, CodingKey {
         case filesScanned = "files_scanned", bytesScanned = "bytes_scanned", commitsScanned = "commits_scanned"
-        case skipped
+        case skipped, notes
     }
 
     init(_ coverage: Coverage) {
@@ -104,6 +122,7 @@ private struct CoverageEntry: Encodable {
         bytesScanned = coverage.bytesScanned
         commitsScanned = coverage.commitsScanned
         skipped = coverage.skipped.map { SkippedEntry(path: $0.path, reason: $0.reason.rawValue) }
+        notes = coverage.notes
     }
 }
 

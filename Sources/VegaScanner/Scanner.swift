@@ -67,8 +67,8 @@ public enum Scanner {
         let target = ScanTarget(root: source.root, files: walk?.files ?? [], history: request.history)
 
         var runs: [EngineRun] = []
-        var detections: [Detection] = []
-        try await withThrowingTaskGroup(of: (EngineRun, [Detection]).self) { group in
+        var results: [EngineResult] = []
+        try await withThrowingTaskGroup(of: (EngineRun, EngineResult).self) { group in
             for engine in engines {
                 group.addTask {
                     let clock = ContinuousClock.now
@@ -76,15 +76,16 @@ public enum Scanner {
                     var coverage = result.coverage
                     coverage.skipped = (coverage.skipped + walkSkipped).sorted { $0.path < $1.path }
                     let elapsed = ContinuousClock.now - clock
-                    return (EngineRun(engine: engine.id, coverage: coverage, durationSeconds: elapsed.seconds), result.detections)
+                    return (EngineRun(engine: engine.id, coverage: coverage, durationSeconds: elapsed.seconds), result)
                 }
             }
-            for try await (run, found) in group {
+            for try await (run, result) in group {
                 runs.append(run)
-                detections += found
+                results.append(result)
             }
         }
         runs.sort { $0.engine < $1.engine }
+        let detections = results.flatMap(\.detections)
 
         var findings = Fingerprint.assign(detections)
         var suppressed = 0
@@ -100,9 +101,11 @@ public enum Scanner {
             startedAt: ISO8601DateFormatter().string(from: started),
             durationSeconds: Date().timeIntervalSince(started),
             engines: runs,
-            rules: engines.flatMap(\.rules).sorted { $0.id < $1.id },
+            rules: (engines.flatMap(\.rules) + results.flatMap(\.rules)).sorted { $0.id < $1.id },
             findings: findings,
-            suppressedByBaseline: suppressed
+            suppressedByBaseline: suppressed,
+            warnings: results.flatMap(\.warnings).sorted { ($0.path, $0.line ?? 0) < ($1.path, $1.line ?? 0) },
+            dependencies: results.flatMap(\.dependencies).sorted { $0.source < $1.source }
         )
         return ScanOutcome(report: report, config: config)
     }

@@ -1,0 +1,119 @@
+import VegaModel
+
+/// bun.lock, bun's text lockfile: JSON with trailing commas. "packages" maps an install
+/// path (`name`, or `parent/name` when nested) to a tuple whose first element is
+/// `name@version` (or `name@github:owner/repo#commit`, `name@file:…`) and whose first
+/// object holds the package's own dependencies.
+struct BunLockParser: LockfileParser {
+    let format = "bun.lock"
+
+    func accepts(path: String) -> Bool {
+        LockfilePath.fileName(of: path) == "bun.lock" && !LockfilePath.hasDirectory("node_modules", in: path)
+    }
+
+    func parse(_ contents: [UInt8], path: String) throws -> ParsedLockfile {
+        let json = JSONSupport.stripJSONC(contents)
+        let root = try JSONSupport.object(json, path: path)
+        var builder = GraphBuilder(path: path, format: format)
+        let packages = root["packages"] as? [String: Any] ?? [:]
+        let lines = JSONKeyLines.lines(under: "packages", in: json)
+        let ordered = packages.keys.map { ($0, lines[$0] ?? 1) }
+            .sorted { ($0.1, $0.0) < ($1.1, $1.0) }
+
+        var indexByKey: [String: Int] = [:]
+        var indexByIdentity: [String: Int] = [:]
+        var info: [(key: String, object: [String: Any])] = []
+        for (key, line) in ordered {
+            guard let tuple = packages[key] as? [Any], let spec = tuple.first as? String else {
+                throw LockfileError(path: path, line: line,
+                                    message: "packages[\"\(key)\"]: expected a tuple starting with \"name@version\"")
+            }
+            let (name, version, commit) = Self.split(spec)
+            if version.hasPrefix("workspace:") || version.hasPrefix("link:") { continue }
+            let identity = "\(name)@\(version)#\(commit ?? "")"
+            let index: Int
+            if let existing = indexByIdentity[identity] {
+                index = existing
+            } else {
+                index = builder.add(Package(
+                    ecosystem: .npm, name: name, version: version, purl: PURL.npm(name: name, version: version),
+                    direct: false, location: builder.location(line: line), commit: commit))
+                indexByIdentity[identity] = index
+            }
+            indexByKey[key] = index
+            if let object = tuple.dropFirst().first(where: { $0 is [String: Any] }) as? [String: Any] {
+                info.append((key, object))
+            }
+        }
+
+        func declared(_ object: [String: Any], sections: [String]) -> [String] {
+            sections.flatMap { (object[$0] as? [String: Any]).map { Array($0.keys) } ?? [] }
+        }
+        /// bun's lookup: nested under the package (`parent/name`), then under each ancestor.
+        func resolve(_ name: String, from key: String) -> Int? {
+            var scopes = Self.installPath(key)
+            while true {
+                let candidate = (scopes + [name]).joined(separator: "/")
+                if let index = indexByKey[candidate] { return index }
+                if scopes.isEmpty { return nil }
+                scopes.removeLast()
+            }
+        }
+
+        let workspaces = root["workspaces"] as? [String: Any] ?? [:]
+        for workspace in workspaces.values.compactMap({ $0 as? [String: Any] }) {
+            let sections = ["dependencies", "devDependencies", "optionalDependencies", "peerDependencies"]
+            for name in declared(workspace, sections: sections) {
+                if let index = indexByKey[name] { builder.update(index) { $0.direct = true } }
+            }
+        }
+        for (key, object) in info {
+            guard let from = indexByKey[key] else { continue }
+            for name in declared(object, sections: ["dependencies", "optionalDependencies", "peerDependencies"]) {
+                if let to = resolve(name, from: key) {
+                    builder.addEdge(from: from, to: to)
+                }
+            }
+        }
+        return builder.build()
+    }
+
+    /// `name@1.0.0` → (name, 1.0.0, nil); `name@github:o/r#abc` → (name, "", abc) — bun
+    /// records a commit or a version, not both; `name@file:…` → (name, "", nil).
+    static func split(_ spec: String) -> (String, String, String?) {
+        var text = Substring(spec)
+        let scoped = text.hasPrefix("@")
+        if scoped { text = text.dropFirst() }
+        let at = text.firstIndex(of: "@")
+        let name = (scoped ? "@" : "") + (at.map { text[..<$0] } ?? text)
+        var version = at.map { text[text.index(after: $0)...] } ?? ""
+        var commit: String? = nil
+        if let hash = version.firstIndex(of: "#") {
+            let fragment = version[version.index(after: hash)...]
+            version = version[..<hash]
+            if !fragment.isEmpty {
+                commit = String(fragment)
+                version = ""
+            }
+        }
+        if version.hasPrefix("file:") { version = "" }
+        return (name, String(version), commit)
+    }
+
+    /// A packages key as the chain of packages it is nested in: `a/@s/b/c` → [a, @s/b, c].
+    static func installPath(_ key: String) -> [String] {
+        var names: [String] = []
+        var pendingScope: Substring? = nil
+        for part in key.split(separator: "/") {
+            if let scope = pendingScope {
+                names.append(scope + "/" + part)
+                pendingScope = nil
+            } else if part.hasPrefix("@") {
+                pendingScope = part
+            } else {
+                names.append(String(part))
+            }
+        }
+        return names
+    }
+}
