@@ -120,7 +120,9 @@ private struct Importer {
                 if entry.withdrawn { counts[entry.ecosystem, default: .init()].withdrawn += 1 }
                 continue
             }
-            switch decoded[index]! {
+            // Not decoded up front only when its hash was known, and an earlier record of this
+            // import has since replaced that copy.
+            switch decoded[index] ?? Self.decode([batch[index]])[0] {
             case .skipped(let reason, let id, let ecosystem):
                 counts[ecosystem ?? Self.unknownEcosystem, default: .init()].skipped += 1
                 skipped.append(.init(origin: batch[index].origin, id: id, reason: reason))
@@ -281,6 +283,8 @@ private struct Importer {
             files: files,
             retained: files == previousFiles ? previous?.retained ?? [] : Array(Set(previousFiles).subtracting(files)).sorted()
         )
+        // The data files' renames must be durable before the state that names them is.
+        DiskFile.syncDirectory(directory)
         try DiskFile.writeAtomically(
             try StoredState.encoder.encode(state), to: (directory as NSString).appendingPathComponent(StoredState.fileName)
         )

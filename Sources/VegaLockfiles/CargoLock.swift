@@ -11,31 +11,22 @@ struct CargoLockParser: LockfileParser {
     }
 
     func parse(_ contents: [UInt8], path: String) throws -> ParsedLockfile {
-        let table: TOMLTable
-        do {
-            table = try TOMLTable(string: String(decoding: contents, as: UTF8.self))
-        } catch let error as TOMLParseError {
-            throw LockfileError(path: path, line: error.source.begin.line, message: "invalid TOML: \(error.description)")
-        } catch {
-            throw LockfileError(path: path, message: "invalid TOML: \(error)")
-        }
+        let table = try TOMLSupport.parse(contents, path: path)
         var builder = GraphBuilder(path: path, format: format)
-        guard let entries = table["package"] else { return builder.build() }
-        guard let array = entries.array else {
+        if let entries = table["package"], entries.array == nil {
             throw LockfileError(path: path, message: "`package` is not an array of tables")
         }
+        let packages = TOMLSupport.tables(table, "package")
+        let lines = TOMLSupport.arrayTableLines(contents, name: "package", key: "name")
 
-        var cursor = TextCursor(contents)
         var keysByName: [String: [(version: String, key: String)]] = [:]
         var dependencies: [(from: String, specs: [String])] = []
-        for (index, entry) in array.enumerated() {
-            guard let package = entry.table, let name = package["name"]?.string,
-                  let version = package["version"]?.string else {
-                builder.warn("package #\(index + 1) has no name or version")
+        for (index, package) in packages.enumerated() {
+            let line = lines.count == packages.count ? lines[index] : nil
+            guard let name = package["name"]?.string, let version = package["version"]?.string else {
+                builder.warn("package #\(index + 1) has no name or version", line: line)
                 continue
             }
-            // Cargo writes `name = "…"` at the start of a line; the hit's newline is the line before.
-            let line = cursor.nextLine(of: "\nname = \(TextCursor.jsonString(name))").map { $0 + 1 }
             // "git+https://github.com/o/r?branch=main#<sha>"
             let source = package["source"]?.string ?? ""
             let commit = source.hasPrefix("git+") ? source.split(separator: "#").last.map(String.init) : nil

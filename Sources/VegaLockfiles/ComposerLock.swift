@@ -1,4 +1,3 @@
-import Foundation
 import VegaModel
 
 /// composer.lock: `packages` and `packages-dev` (the dev group), each pinned to the git
@@ -11,25 +10,23 @@ struct ComposerLockParser: LockfileParser {
     }
 
     func parse(_ contents: [UInt8], path: String) throws -> ParsedLockfile {
-        let root = try JSONSupport.object(contents, path: path)
+        let root = try JSONReader(path: path).object(contents)
         var builder = GraphBuilder(path: path, format: format)
-        var cursor = TextCursor(contents)
         var keyByName: [String: String] = [:]
         var requires: [(from: String, names: [String])] = []
 
         for (field, groups) in [("packages", [String]()), ("packages-dev", ["dev"])] {
-            guard let value = root[field], !(value is NSNull) else { continue }
-            guard let entries = value as? [Any] else {
-                builder.warn("`\(field)` is not an array")
+            guard let value = root[field], value != .null else { continue }
+            guard let entries = value.array else {
+                builder.warn("`\(field)` is not an array", line: root.entries.last { $0.key == field }?.line)
                 continue
             }
             for (index, item) in entries.enumerated() {
-                guard let entry = item as? [String: Any], let name = entry["name"] as? String,
-                      let version = entry["version"] as? String else {
-                    builder.warn("\(field)[\(index)] has no name or version")
+                guard let entry = item.object, let name = entry["name"]?.string, let version = entry["version"]?.string else {
+                    builder.warn("\(field)[\(index)] has no name or version", line: item.object?.entries.first?.line)
                     continue
                 }
-                let line = cursor.nextJSONMember(key: "name", value: name)
+                let line = entry.entries.last { $0.key == "name" }?.line
                 let package = Package(
                     ecosystem: .packagist, name: name, version: version, purl: Self.purl(name, version),
                     groups: groups, location: line.map { builder.location(line: $0) },
@@ -37,8 +34,8 @@ struct ComposerLockParser: LockfileParser {
                 builder.add(package)
                 // A name in both sections: `require` edges point at the runtime copy.
                 if keyByName[name] == nil { keyByName[name] = package.key }
-                if let require = entry["require"] as? [String: Any], !require.isEmpty {
-                    requires.append((package.key, require.keys.sorted()))
+                if let require = entry["require"]?.object, !require.entries.isEmpty {
+                    requires.append((package.key, require.keys))
                 }
             }
         }
@@ -51,8 +48,8 @@ struct ComposerLockParser: LockfileParser {
     }
 
     /// A source/dist `reference` that is a git commit (Drupal's packagist pins tags there).
-    private static func commit(_ value: Any?) -> String? {
-        guard let reference = (value as? [String: Any])?["reference"] as? String,
+    private static func commit(_ value: JSONValue?) -> String? {
+        guard let reference = value?["reference"]?.string,
               reference.utf8.count == 40, reference.utf8.allSatisfy({ isHex($0) }) else { return nil }
         return reference
     }

@@ -1,4 +1,3 @@
-import Foundation
 import VegaModel
 
 /// conan.lock. Conan 1 lockfiles (0.0–0.4) hold a `graph_lock` of nodes: the root
@@ -14,19 +13,20 @@ struct ConanLockParser: LockfileParser {
     }
 
     func parse(_ contents: [UInt8], path: String) throws -> ParsedLockfile {
-        let root = try JSONSupport.object(contents, path: path)
+        let root = try JSONReader(path: path).object(contents)
         var builder = GraphBuilder(path: path, format: format)
         if let graph = root["graph_lock"] {
-            guard let nodes = (graph as? [String: Any])?["nodes"] as? [String: Any] else {
-                throw LockfileError(path: path, message: "`graph_lock` has no `nodes` object")
+            guard let nodes = graph["nodes"]?.object else {
+                throw LockfileError(path: path, line: root.entries.last { $0.key == "graph_lock" }?.line,
+                                    message: "`graph_lock` has no `nodes` object")
             }
-            readGraph(nodes, contents, into: &builder)
+            readGraph(nodes, into: &builder)
         } else {
+            // Array elements carry no line: find each reference in the text, in order.
             var cursor = TextCursor(contents)
             for (field, group) in [("requires", "requires"), ("build_requires", "build-requires"),
                                    ("python_requires", "python-requires"), ("config_requires", "config-requires")] {
-                guard let references = root[field] as? [Any] else { continue }
-                for case let reference as String in references {
+                for reference in root[field]?.array?.compactMap(\.string) ?? [] {
                     let line = cursor.nextJSONString(reference)
                     guard let (name, version) = Self.nameAndVersion(reference) else {
                         builder.warn("reference without a package name: \(reference)", line: line)
@@ -41,43 +41,34 @@ struct ConanLockParser: LockfileParser {
         return builder.build()
     }
 
-    /// Conan 1 graph nodes, placed by their keys' lines and added in file order.
-    private func readGraph(_ nodes: [String: Any], _ contents: [UInt8], into builder: inout GraphBuilder) {
-        let lines = JSONKeyLines.scan(contents) { $0 == ["graph_lock", "nodes"] }
-        func line(_ id: String) -> Int? { lines[JSONKeyLines.pathKey(["graph_lock", "nodes", id])] }
-        let ids = nodes.keys.sorted { (line($0) ?? 0, $0) < (line($1) ?? 0, $1) }
-
-        // The root is the consumer: it has a conanfile `path`, or (lockfile 0.0) no reference.
-        let rootID = ids.first { id in
-            let node = nodes[id] as? [String: Any] ?? [:]
-            return node["path"] != nil || (node["ref"] ?? node["pref"]) is NSNull
-        }
+    /// Conan 1 graph nodes, in file order.
+    private func readGraph(_ nodes: JSONObject, into builder: inout GraphBuilder) {
+        // The root is the consumer: it has a conanfile `path`, or (lockfile 0.0) a null reference.
+        let rootID = nodes.entries.first { node in
+            node.value["path"] != nil || (node.value["ref"] ?? node.value["pref"]) == .null
+        }?.key
         var keyByID: [String: String] = [:]
         var indexByKey: [String: Int] = [:]
-        for id in ids where id != rootID {
-            guard let node = nodes[id] as? [String: Any] else { continue }
-            guard let reference = (node["ref"] ?? node["pref"]) as? String,
+        for node in nodes where node.key != rootID {
+            guard let reference = (node.value["ref"] ?? node.value["pref"])?.string,
                   let (name, version) = Self.nameAndVersion(reference) else {
-                builder.warn("node \(id) has no package reference", line: line(id))
+                builder.warn("node \(node.key) has no package reference", line: node.line)
                 continue
             }
             let package = Package(ecosystem: .conanCenter, name: name, version: version,
                                   purl: PURL.make(type: "conan", name: name, version: version),
-                                  direct: rootID == nil ? nil : false,
-                                  location: line(id).map { builder.location(line: $0) })
+                                  direct: rootID == nil ? nil : false, location: builder.location(line: node.line))
             // The same reference in the host and build contexts is one package.
             if indexByKey[package.key] == nil { indexByKey[package.key] = builder.add(package) }
-            keyByID[id] = package.key
+            keyByID[node.key] = package.key
         }
 
-        for id in ids {
-            guard let node = nodes[id] as? [String: Any] else { continue }
-            let targets = Self.requiredIDs(node["requires"]) + Self.requiredIDs(node["build_requires"])
-            for target in targets {
+        for node in nodes {
+            for target in Self.requiredIDs(node.value["requires"]) + Self.requiredIDs(node.value["build_requires"]) {
                 guard let to = keyByID[target] else { continue }
-                if id == rootID {
+                if node.key == rootID {
                     if let index = indexByKey[to] { builder.update(index) { $0.direct = true } }
-                } else if let from = keyByID[id] {
+                } else if let from = keyByID[node.key] {
                     builder.addEdge(from: from, to: to)
                 }
             }
@@ -85,9 +76,9 @@ struct ConanLockParser: LockfileParser {
     }
 
     /// Node ids a `requires` names: a list of ids, or (lockfile 0.0–0.2) a map from reference to id.
-    private static func requiredIDs(_ value: Any?) -> [String] {
-        if let list = value as? [Any] { return list.compactMap { $0 as? String } }
-        if let map = value as? [String: Any] { return map.keys.sorted().compactMap { map[$0] as? String } }
+    private static func requiredIDs(_ value: JSONValue?) -> [String] {
+        if let list = value?.array { return list.compactMap(\.string) }
+        if let map = value?.object { return map.entries.compactMap(\.value.string) }
         return []
     }
 

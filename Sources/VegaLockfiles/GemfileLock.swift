@@ -11,11 +11,11 @@ struct GemfileLockParser: LockfileParser {
         return name == "Gemfile.lock" || name == "gems.locked"
     }
 
-    private static let sourceSections: Set<Substring> = ["GEM", "GIT", "PATH", "PLUGIN SOURCE"]
+    private static let sourceSections: Set<String> = ["GEM", "GIT", "PATH", "PLUGIN SOURCE"]
 
     func parse(_ contents: [UInt8], path: String) throws -> ParsedLockfile {
         var builder = GraphBuilder(path: path, format: format)
-        var section: Substring = ""
+        var section = ""
         var revision: String?
         var inSpecs = false
         var indexByIdentity: [String: Int] = [:]
@@ -25,11 +25,11 @@ struct GemfileLockParser: LockfileParser {
         var directNames: Set<String>?
 
         TextLines.forEach(contents) { line, number in
-            let indent = line.prefix { $0 == " " }.count
+            let indent = line.prefix { $0 == 0x20 }.count
             let body = line.dropFirst(indent)
             if body.isEmpty { return }
             if indent == 0 {
-                section = body
+                section = TextLines.string(body)
                 revision = nil
                 inSpecs = false
                 current = nil
@@ -37,14 +37,14 @@ struct GemfileLockParser: LockfileParser {
                 return
             }
             if section == "DEPENDENCIES", indent == 2 {
-                directNames?.insert(String(Self.nameAndVersion(body).name))
+                directNames?.insert(Self.nameAndVersion(body).name)
                 return
             }
             guard Self.sourceSections.contains(section) else { return }
             switch indent {
             case 2:
-                inSpecs = body == "specs:"
-                if body.hasPrefix("revision: ") { revision = String(body.dropFirst("revision: ".count)) }
+                inSpecs = TextLines.equals(body, "specs:")
+                if TextLines.hasPrefix(body, "revision: ") { revision = TextLines.string(body.dropFirst(10)) }
             case 4 where inSpecs:
                 let (name, version) = Self.nameAndVersion(body)
                 guard let version else {
@@ -60,14 +60,14 @@ struct GemfileLockParser: LockfileParser {
                     return
                 }
                 let index = builder.add(Package(
-                    ecosystem: .rubyGems, name: String(name), version: plain,
-                    purl: PURL.make(type: "gem", name: String(name), version: plain),
+                    ecosystem: .rubyGems, name: name, version: plain,
+                    purl: PURL.make(type: "gem", name: name, version: plain),
                     location: builder.location(line: number), commit: section == "GIT" ? revision : nil))
                 indexByIdentity[identity] = index
-                if firstIndexByName[String(name)] == nil { firstIndexByName[String(name)] = index }
+                if firstIndexByName[name] == nil { firstIndexByName[name] = index }
                 current = index
             case 6 where inSpecs:
-                if let current { edges.append((current, String(Self.nameAndVersion(body).name))) }
+                if let current { edges.append((current, Self.nameAndVersion(body).name)) }
             default:
                 break
             }
@@ -87,16 +87,16 @@ struct GemfileLockParser: LockfileParser {
 
     /// "rack (2.2.3)" → ("rack", "2.2.3"); "rack (~> 2.0)" → ("rack", "~> 2.0");
     /// "hanami-utils!" → ("hanami-utils", nil).
-    private static func nameAndVersion(_ text: Substring) -> (name: Substring, version: Substring?) {
-        guard let open = text.firstIndex(of: "(") else {
-            var name = text.prefix { $0 != " " }
-            if name.hasSuffix("!") { name = name.dropLast() }
-            return (name, nil)
+    private static func nameAndVersion(_ text: ArraySlice<UInt8>) -> (name: String, version: String?) {
+        guard let open = text.firstIndex(of: UInt8(ascii: "(")) else {
+            var name = text.prefix { $0 != 0x20 }
+            if name.last == UInt8(ascii: "!") { name = name.dropLast() }
+            return (TextLines.string(name), nil)
         }
         var name = text[..<open]
-        while name.last == " " { name = name.dropLast() }
-        if name.hasSuffix("!") { name = name.dropLast() }
-        let close = text.lastIndex(of: ")") ?? text.endIndex
-        return (name, text[text.index(after: open)..<max(close, text.index(after: open))])
+        while name.last == 0x20 { name = name.dropLast() }
+        if name.last == UInt8(ascii: "!") { name = name.dropLast() }
+        let close = text.lastIndex(of: UInt8(ascii: ")")) ?? text.endIndex
+        return (TextLines.string(name), TextLines.string(text[(open + 1)..<max(close, open + 1)]))
     }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import VegaModel
 
 /// go.mod: `require` (transitive when marked `// indirect`), `replace` applied the way
@@ -21,7 +20,7 @@ struct GoModParser: LockfileParser {
     private struct Statement {
         var verb: String
         var args: [String]
-        var comment: Substring
+        var comment: ArraySlice<UInt8>
         var line: Int
     }
 
@@ -56,8 +55,8 @@ struct GoModParser: LockfileParser {
                     builder.warn("malformed require: expected a module path and a version", line: statement.line)
                     continue
                 }
-                let comment = statement.comment.trimmingCharacters(in: .whitespaces)
-                let indirect = comment == "indirect" || comment.hasPrefix("indirect;")
+                let comment = TextLines.trimmed(statement.comment)
+                let indirect = TextLines.equals(comment, "indirect") || TextLines.hasPrefix(comment, "indirect;")
                 entries.append(Entry(name: statement.args[0], version: Self.trimV(statement.args[1]),
                                      rawVersion: statement.args[1], direct: !indirect, line: statement.line))
             case "replace":
@@ -108,9 +107,10 @@ struct GoModParser: LockfileParser {
         let sumPath = path.hasSuffix(".mod") ? String(path.dropLast(4)) + ".sum" : path + ".sum"
         guard let bytes = files.read(sumPath) else { return }
         TextLines.forEach(bytes) { line, number in
-            let fields = line.split(separator: " ")
-            guard fields.count == 3, !fields[1].hasSuffix("/go.mod") else { return }
-            let name = String(fields[0]), rawVersion = String(fields[1]), version = Self.trimV(rawVersion)
+            let fields = line.split(separator: UInt8(ascii: " "))
+            guard fields.count == 3, !TextLines.string(fields[1]).hasSuffix("/go.mod") else { return }
+            let name = TextLines.string(fields[0]), rawVersion = TextLines.string(fields[1])
+            let version = Self.trimV(rawVersion)
             guard seen.insert("\(name)@\(version)").inserted else { return }
             builder.add(Package(
                 ecosystem: .go, name: name, version: version, purl: Self.purl(name, rawVersion), direct: false,
@@ -152,44 +152,56 @@ struct GoModParser: LockfileParser {
     ]
 
     /// A line's tokens (quoted strings unquoted, `(`, `)` and `=>` separate) and its `//` comment.
-    private static func tokens(_ line: Substring, path: String, line number: Int) throws -> ([String], Substring) {
+    private static func tokens(_ line: ArraySlice<UInt8>, path: String, line number: Int) throws
+        -> ([String], ArraySlice<UInt8>) {
         var tokens: [String] = []
-        var rest = line[...]
+        var i = line.startIndex
+        let end = line.endIndex
+        func at(_ index: Int, _ byte: Unicode.Scalar) -> Bool {
+            index < end && line[index] == UInt8(ascii: byte)
+        }
         while true {
-            rest = rest.drop { $0 == " " || $0 == "\t" }
-            guard let first = rest.first else { return (tokens, "") }
-            if rest.hasPrefix("//") { return (tokens, rest.dropFirst(2)) }
-            if first == "(" || first == ")" {
-                tokens.append(String(first)); rest = rest.dropFirst(); continue
-            }
-            if rest.hasPrefix("=>") {
-                tokens.append("=>"); rest = rest.dropFirst(2); continue
-            }
-            if first == "\"" || first == "`" {
-                var value = "", escaped = false, closed = false
-                var index = rest.index(after: rest.startIndex)
-                while index < rest.endIndex {
-                    let c = rest[index]
-                    index = rest.index(after: index)
-                    if escaped { value.append(c); escaped = false; continue }
-                    if c == "\\" && first == "\"" { escaped = true; continue }
-                    if c == first { closed = true; break }
-                    value.append(c)
+            while i < end, line[i] == 0x20 || line[i] == 0x09 { i += 1 }
+            guard i < end else { return (tokens, []) }
+            let c = line[i]
+            if c == UInt8(ascii: "/"), at(i + 1, "/") { return (tokens, line[(i + 2)...]) }
+            if c == UInt8(ascii: "(") || c == UInt8(ascii: ")") {
+                tokens.append(c == UInt8(ascii: "(") ? "(" : ")")
+                i += 1
+            } else if c == UInt8(ascii: "="), at(i + 1, ">") {
+                tokens.append("=>")
+                i += 2
+            } else if c == UInt8(ascii: "\"") || c == UInt8(ascii: "`") {
+                var value: [UInt8] = []
+                var closed = false
+                i += 1
+                while i < end {
+                    let b = line[i]
+                    i += 1
+                    if b == c { closed = true; break }
+                    if b == UInt8(ascii: "\\"), c == UInt8(ascii: "\""), i < end {
+                        value.append(line[i])
+                        i += 1
+                    } else {
+                        value.append(b)
+                    }
                 }
                 guard closed else {
                     throw LockfileError(path: path, line: number, message: "unterminated quoted string")
                 }
-                tokens.append(value)
-                rest = rest[index...]
-                continue
+                tokens.append(String(decoding: value, as: UTF8.self))
+            } else {
+                let start = i
+                while i < end {
+                    let b = line[i]
+                    if b == 0x20 || b == 0x09 || b == UInt8(ascii: "(") || b == UInt8(ascii: ")") || b == UInt8(ascii: "\"")
+                        || (b == UInt8(ascii: "/") && at(i + 1, "/")) || (b == UInt8(ascii: "=") && at(i + 1, ">")) {
+                        break
+                    }
+                    i += 1
+                }
+                tokens.append(TextLines.string(line[start..<i]))
             }
-            let end = rest.firstIndex { $0 == " " || $0 == "\t" || $0 == "(" || $0 == ")" || $0 == "\"" }
-                ?? rest.endIndex
-            var word = rest[..<end]
-            if let comment = word.range(of: "//") { word = word[..<comment.lowerBound] }
-            if let arrow = word.range(of: "=>"), arrow.lowerBound != word.startIndex { word = word[..<arrow.lowerBound] }
-            tokens.append(String(word))
-            rest = rest[word.endIndex...]
         }
     }
 
@@ -205,7 +217,7 @@ struct GoModParser: LockfileParser {
     }
 
     /// `pkg:golang/github.com/x/y@v1.0.0`: the module path's last element is the name.
-    static func purl(_ module: String, _ version: String) -> String {
+    private static func purl(_ module: String, _ version: String) -> String {
         guard let slash = module.lastIndex(of: "/") else { return PURL.make(type: "golang", name: module, version: version) }
         return PURL.make(type: "golang", namespace: String(module[..<slash]),
                          name: String(module[module.index(after: slash)...]), version: version)

@@ -15,16 +15,17 @@ struct GradleLockfileParser: LockfileParser {
     func parse(_ contents: [UInt8], path: String) throws -> ParsedLockfile {
         var builder = GraphBuilder(path: path, format: format)
         TextLines.forEach(contents) { line, number in
-            let text = line.trimmingPrefix { $0 == " " || $0 == "\t" }
+            let text = TextLines.trimmed(line)
             // "empty=" lists the configurations that resolve to nothing.
-            if text.isEmpty || text.hasPrefix("#") || text.hasPrefix("empty=") { return }
-            let coordinates = text.prefix { $0 != "=" }
-            let parts = coordinates.split(separator: ":", omittingEmptySubsequences: false)
-            guard parts.count == 3, parts.allSatisfy({ !$0.isEmpty && !$0.contains(" ") }) else {
+            if text.isEmpty || text.first == UInt8(ascii: "#") || TextLines.hasPrefix(text, "empty=") { return }
+            let coordinates = text.prefix { $0 != UInt8(ascii: "=") }
+            let parts = coordinates.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
+            guard parts.count == 3, parts.allSatisfy({ !$0.isEmpty && !$0.contains(0x20) && !$0.contains(0x09) }) else {
                 builder.warn("not a group:artifact:version line", line: number)
                 return
             }
-            let group = String(parts[0]), artifact = String(parts[1]), version = String(parts[2])
+            let group = TextLines.string(parts[0]), artifact = TextLines.string(parts[1])
+            let version = TextLines.string(parts[2])
             builder.add(Package(
                 ecosystem: .maven, name: "\(group):\(artifact)", version: version,
                 purl: PURL.make(type: "maven", namespace: group, name: artifact, version: version),

@@ -1,9 +1,10 @@
 import VegaModel
 
-/// bun.lock, bun's text lockfile: JSON with trailing commas. "packages" maps an install
-/// path (`name`, or `parent/name` when nested) to a tuple whose first element is
-/// `name@version` (or `name@github:owner/repo#commit`, `name@file:…`) and whose first
-/// object holds the package's own dependencies.
+/// bun.lock, bun's text lockfile: JSON with trailing commas and comments. "packages" maps
+/// an install path (`name`, or `parent/name` when nested) to a tuple whose first element
+/// is `name@version` (or `name@github:owner/repo#commit`, `name@file:…`) and whose first
+/// object holds the package's own dependencies. Workspace and link entries are the
+/// project's own code and are left out.
 struct BunLockParser: LockfileParser {
     let format = "bun.lock"
 
@@ -12,21 +13,16 @@ struct BunLockParser: LockfileParser {
     }
 
     func parse(_ contents: [UInt8], path: String) throws -> ParsedLockfile {
-        let json = JSONSupport.stripJSONC(contents)
-        let root = try JSONSupport.object(json, path: path)
+        let root = try JSONReader(path: path).object(contents)
         var builder = GraphBuilder(path: path, format: format)
-        let packages = root["packages"] as? [String: Any] ?? [:]
-        let lines = JSONKeyLines.lines(under: "packages", in: json)
-        let ordered = packages.keys.map { ($0, lines[$0] ?? 1) }
-            .sorted { ($0.1, $0.0) < ($1.1, $1.0) }
 
         var indexByKey: [String: Int] = [:]
         var indexByIdentity: [String: Int] = [:]
-        var info: [(key: String, object: [String: Any])] = []
-        for (key, line) in ordered {
-            guard let tuple = packages[key] as? [Any], let spec = tuple.first as? String else {
-                throw LockfileError(path: path, line: line,
-                                    message: "packages[\"\(key)\"]: expected a tuple starting with \"name@version\"")
+        var dependencies: [(key: String, names: [String])] = []
+        for item in root["packages"]?.object ?? JSONObject(entries: []) {
+            guard let tuple = item.value.array, let spec = tuple.first?.string else {
+                throw LockfileError(path: path, line: item.line,
+                                    message: "packages[\"\(item.key)\"]: expected a tuple starting with \"name@version\"")
             }
             let (name, version, commit) = Self.split(spec)
             if version.hasPrefix("workspace:") || version.hasPrefix("link:") { continue }
@@ -37,18 +33,16 @@ struct BunLockParser: LockfileParser {
             } else {
                 index = builder.add(Package(
                     ecosystem: .npm, name: name, version: version, purl: PURL.npm(name: name, version: version),
-                    direct: false, location: builder.location(line: line), commit: commit))
+                    direct: false, location: builder.location(line: item.line), commit: commit))
                 indexByIdentity[identity] = index
             }
-            indexByKey[key] = index
-            if let object = tuple.dropFirst().first(where: { $0 is [String: Any] }) as? [String: Any] {
-                info.append((key, object))
+            indexByKey[item.key] = index
+            // The package's own metadata is the tuple's object.
+            if let info = tuple.dropFirst().lazy.compactMap(\.object).first {
+                dependencies.append((item.key, Self.declared(info, ["dependencies", "optionalDependencies", "peerDependencies"])))
             }
         }
 
-        func declared(_ object: [String: Any], sections: [String]) -> [String] {
-            sections.flatMap { (object[$0] as? [String: Any]).map { Array($0.keys) } ?? [] }
-        }
         /// bun's lookup: nested under the package (`parent/name`), then under each ancestor.
         func resolve(_ name: String, from key: String) -> Int? {
             var scopes = Self.installPath(key)
@@ -60,22 +54,23 @@ struct BunLockParser: LockfileParser {
             }
         }
 
-        let workspaces = root["workspaces"] as? [String: Any] ?? [:]
-        for workspace in workspaces.values.compactMap({ $0 as? [String: Any] }) {
-            let sections = ["dependencies", "devDependencies", "optionalDependencies", "peerDependencies"]
-            for name in declared(workspace, sections: sections) {
+        for workspace in root["workspaces"]?.object ?? JSONObject(entries: []) {
+            guard let manifest = workspace.value.object else { continue }
+            for name in Self.declared(manifest, ["dependencies", "devDependencies", "optionalDependencies", "peerDependencies"]) {
                 if let index = indexByKey[name] { builder.update(index) { $0.direct = true } }
             }
         }
-        for (key, object) in info {
+        for (key, names) in dependencies {
             guard let from = indexByKey[key] else { continue }
-            for name in declared(object, sections: ["dependencies", "optionalDependencies", "peerDependencies"]) {
-                if let to = resolve(name, from: key) {
-                    builder.addEdge(from: from, to: to)
-                }
+            for name in names {
+                if let to = resolve(name, from: key) { builder.addEdge(from: from, to: to) }
             }
         }
         return builder.build()
+    }
+
+    private static func declared(_ manifest: JSONObject, _ sections: [String]) -> [String] {
+        sections.flatMap { manifest[$0]?.object?.keys ?? [] }
     }
 
     /// `name@1.0.0` → (name, 1.0.0, nil); `name@github:o/r#abc` → (name, "", abc) — bun

@@ -52,7 +52,7 @@ enum JSCommit {
     static func codeloadCommit(_ s: [UInt8]) -> String? {
         let marker = codeload
         var start = 0
-        while let at = find(marker, in: s, from: start) {
+        while let at = Bytes.find(marker, in: s[start...]) {
             let rest = s[(at + marker.count - 1)...]
             let parts = rest.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
             if parts.count == 5, parts[0].isEmpty,
@@ -70,7 +70,7 @@ enum JSCommit {
     /// For github.com, gitlab.com and bitbucket.org URLs: the `ref` query parameter, or
     /// the fragment when there is no query.
     private static func hostedRef(_ s: [UInt8]) -> String? {
-        guard let schemeEnd = find(schemeSeparator, in: s, from: 0) else { return nil }
+        guard let schemeEnd = Bytes.find(schemeSeparator, in: s[...]) else { return nil }
         let authorityStart = schemeEnd + schemeSeparator.count
         var authorityEnd = authorityStart
         while authorityEnd < s.count, s[authorityEnd] != UInt8(ascii: "/"), s[authorityEnd] != UInt8(ascii: "?"),
@@ -112,15 +112,6 @@ enum JSCommit {
         guard at >= 0, at + m.count <= s.count else { return false }
         for k in 0..<m.count where s[at + k] != m[k] { return false }
         return true
-    }
-
-    private static func find(_ needle: [UInt8], in s: [UInt8], from: Int) -> Int? {
-        var i = from
-        while i + needle.count <= s.count {
-            if has(s, at: i, needle) { return i }
-            i += 1
-        }
-        return nil
     }
 
     static func isWord(_ b: UInt8) -> Bool {

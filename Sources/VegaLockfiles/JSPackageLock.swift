@@ -24,11 +24,11 @@ struct PackageLockParser: LockfileParser {
            files.read(LockfilePath.join(LockfilePath.directory(of: path), "npm-shrinkwrap.json")) != nil {
             return builder.build()
         }
-        let root = try JSONSupport.object(contents, path: path)
-        if let packages = root["packages"] as? [String: Any] {
-            parsePackages(packages, contents: contents, into: &builder)
-        } else if let dependencies = root["dependencies"] as? [String: Any] {
-            parseDependencies(dependencies, contents: contents, into: &builder)
+        let root = try JSONReader(path: path).object(contents)
+        if let packages = root["packages"]?.object {
+            parsePackages(packages, into: &builder)
+        } else if let dependencies = root["dependencies"]?.object {
+            parseDependencies(dependencies, into: &builder)
         }
         return builder.build()
     }
@@ -41,44 +41,83 @@ struct PackageLockParser: LockfileParser {
 
     // MARK: lockfileVersion 2 and 3
 
-    private func parsePackages(_ packages: [String: Any], contents: [UInt8], into builder: inout GraphBuilder) {
-        let lines = JSONKeyLines.lines(under: "packages", in: contents)
-        let ordered = packages.keys.map { ($0, lines[$0] ?? 1) }.sorted { ($0.1, $0.0) < ($1.1, $1.0) }
+    /// The fields of a "packages" entry this parser uses, read in one pass.
+    private struct Entry {
+        var name: String?
+        var version = ""
+        var resolved: String?
+        var link = false
+        var groups: [String] = []
+        var dependencies: [String] = []
+        var devDependencies: [String] = []
 
-        var indexByPath: [String: Int] = [:]
+        init(_ object: JSONObject) {
+            var dev = false, optional = false, devOptional = false, inBundle = false
+            for field in object {
+                switch field.key {
+                case "name": name = field.value.string
+                case "version": version = field.value.string ?? ""
+                case "resolved": resolved = field.value.string
+                case "link": link = field.value.bool ?? false
+                case "dev": dev = field.value.bool ?? false
+                case "optional": optional = field.value.bool ?? false
+                case "devOptional": devOptional = field.value.bool ?? false
+                case "inBundle": inBundle = field.value.bool ?? false
+                case "dependencies", "optionalDependencies", "peerDependencies":
+                    dependencies += field.value.object?.keys ?? []
+                case "devDependencies":
+                    devDependencies += field.value.object?.keys ?? []
+                default: break
+                }
+            }
+            if inBundle { groups = ["bundled"] }
+            if devOptional {
+                groups += ["dev", "optional"]
+            } else {
+                if dev { groups.append("dev") }
+                if optional { groups.append("optional") }
+            }
+        }
+    }
+
+    private func parsePackages(_ packages: JSONObject, into builder: inout GraphBuilder) {
+        var indexByFolder: [String: Int] = [:]
         var indexByIdentity: [String: Int] = [:]
         var linkTarget: [String: String] = [:]
-        var entries: [(path: String, entry: [String: Any])] = []
-        for (folder, entryLine) in ordered where !folder.isEmpty {
-            guard let entry = packages[folder] as? [String: Any] else {
-                builder.warn("packages[\"\(folder)\"] is not an object; skipped", line: entryLine)
+        var entries: [(folder: String, entry: Entry)] = []
+        var rootEntry: Entry? = nil
+        for item in packages {
+            guard let object = item.value.object else {
+                builder.warn("packages[\"\(item.key)\"] is not an object; skipped", line: item.line)
+                continue
+            }
+            let entry = Entry(object)
+            if item.key.isEmpty {
+                rootEntry = entry
                 continue
             }
             // A link (a workspace) is listed again under the folder it points to.
-            if entry["link"] as? Bool == true {
-                if let target = entry["resolved"] as? String { linkTarget[folder] = target }
+            if entry.link {
+                if let target = entry.resolved { linkTarget[item.key] = target }
                 continue
             }
-            entries.append((folder, entry))
-            let name = entry["name"] as? String ?? Self.name(fromFolder: folder)
-            let version = entry["version"] as? String ?? ""
-            let commit = (entry["resolved"] as? String).flatMap(JSCommit.extract(from:))
-            let groups = Self.groups(entry)
-            let identity = name + "@" + (commit ?? version)
+            entries.append((item.key, entry))
+            let name = entry.name ?? Self.name(fromFolder: item.key)
+            let commit = entry.resolved.flatMap(JSCommit.extract(from:))
+            let identity = name + "@" + (commit ?? entry.version)
             if let existing = indexByIdentity[identity] {
-                builder.update(existing) { $0.groups = Self.mergeGroups($0.groups, groups) }
-                indexByPath[folder] = existing
+                builder.update(existing) { $0.groups = Self.mergeGroups($0.groups, entry.groups) }
+                indexByFolder[item.key] = existing
             } else {
                 let index = builder.add(Package(
-                    ecosystem: .npm, name: name, version: version, purl: PURL.npm(name: name, version: version),
-                    direct: packages[""] == nil ? nil : false, groups: groups,
-                    location: builder.location(line: entryLine), commit: commit))
+                    ecosystem: .npm, name: name, version: entry.version, purl: PURL.npm(name: name, version: entry.version),
+                    groups: entry.groups, location: builder.location(line: item.line), commit: commit))
                 indexByIdentity[identity] = index
-                indexByPath[folder] = index
+                indexByFolder[item.key] = index
             }
         }
         for (link, target) in linkTarget {
-            if let index = indexByPath[target] { indexByPath[link] = index }
+            if let index = indexByFolder[target] { indexByFolder[link] = index }
         }
 
         /// Node's lookup: <folder>/node_modules/<name>, then each enclosing node_modules.
@@ -86,31 +125,29 @@ struct PackageLockParser: LockfileParser {
             var base = folder
             while true {
                 let candidate = base.isEmpty ? "node_modules/" + name : base + "/node_modules/" + name
-                if let index = indexByPath[candidate] { return index }
+                if let index = indexByFolder[candidate] { return index }
                 if base.isEmpty { return nil }
                 base = Self.enclosingFolder(of: base)
             }
         }
-        func declared(_ entry: [String: Any], includingDev: Bool) -> [String] {
-            var keys = ["dependencies", "optionalDependencies", "peerDependencies"]
-            if includingDev { keys.append("devDependencies") }
-            return keys.flatMap { (entry[$0] as? [String: Any]).map { Array($0.keys) } ?? [] }
-        }
 
         // The project and its workspaces declare the direct dependencies.
-        let importers = Set([""] + linkTarget.values)
-        for importer in importers {
-            guard let entry = packages[importer] as? [String: Any] else { continue }
-            for name in declared(entry, includingDev: true) {
-                if let index = resolve(name, from: importer) { builder.update(index) { $0.direct = true } }
+        let workspaces = Set(linkTarget.values)
+        var importers = entries.filter { workspaces.contains($0.folder) }
+        if let rootEntry {
+            importers.append(("", rootEntry))
+            for index in builder.packages.indices { builder.update(index) { $0.direct = false } }
+        }
+        for (folder, entry) in importers {
+            for name in entry.dependencies + entry.devDependencies {
+                if let index = resolve(name, from: folder) { builder.update(index) { $0.direct = true } }
             }
         }
         for (folder, entry) in entries {
-            guard let from = indexByPath[folder] else { continue }
-            for name in declared(entry, includingDev: importers.contains(folder)) {
-                if let to = resolve(name, from: folder) {
-                    builder.addEdge(from: from, to: to)
-                }
+            guard let from = indexByFolder[folder] else { continue }
+            let declared = workspaces.contains(folder) ? entry.dependencies + entry.devDependencies : entry.dependencies
+            for name in declared {
+                if let to = resolve(name, from: folder) { builder.addEdge(from: from, to: to) }
             }
         }
     }
@@ -139,37 +176,23 @@ struct PackageLockParser: LockfileParser {
         return parent[scopeStart...].hasPrefix("@") ? String(folder[scopeStart...]) : String(folder[folder.index(after: slash)...])
     }
 
-    private static func groups(_ entry: [String: Any]) -> [String] {
-        var groups: [String] = entry["inBundle"] as? Bool == true ? ["bundled"] : []
-        if entry["devOptional"] as? Bool == true { return groups + ["dev", "optional"] }
-        if entry["dev"] as? Bool == true { groups.append("dev") }
-        if entry["optional"] as? Bool == true { groups.append("optional") }
-        return groups
-    }
-
     // MARK: lockfileVersion 1
 
-    private func parseDependencies(_ dependencies: [String: Any], contents: [UInt8], into builder: inout GraphBuilder) {
-        // Keys at dependencies.<a>.dependencies.<b>…: odd depth, "dependencies" at every even step.
-        let lines = JSONKeyLines.scan(contents) { parents in
-            parents.count % 2 == 1 && stride(from: 0, to: parents.count, by: 2).allSatisfy { parents[$0] == "dependencies" }
-        }
+    private func parseDependencies(_ dependencies: JSONObject, into builder: inout GraphBuilder) {
         var indexByIdentity: [String: Int] = [:]
         // Package index by nesting path ("a\u{1}b" for b nested in a), for `requires` lookups.
         var indexByNesting: [String: Int] = [:]
         var requires: [(nesting: [String], names: [String])] = []
+        func nestingKey(_ path: [String]) -> String { path.joined(separator: "\u{1}") }
 
-        func walk(_ dependencies: [String: Any], nesting: [String]) {
-            let prefix = nesting.flatMap { ["dependencies", $0] } + ["dependencies"]
-            let ordered = dependencies.keys.map { ($0, lines[JSONKeyLines.pathKey(prefix + [$0])] ?? 1) }
-                .sorted { ($0.1, $0.0) < ($1.1, $1.0) }
-            for (key, entryLine) in ordered {
-                guard let entry = dependencies[key] as? [String: Any] else {
-                    builder.warn("dependencies[\"\(key)\"] is not an object; skipped", line: entryLine)
+        func walk(_ dependencies: JSONObject, nesting: [String]) {
+            for item in dependencies {
+                guard let entry = item.value.object else {
+                    builder.warn("dependencies[\"\(item.key)\"] is not an object; skipped", line: item.line)
                     continue
                 }
-                let spec = entry["version"] as? String ?? ""
-                var name = key, version = spec
+                let spec = entry["version"]?.string ?? ""
+                var name = item.key, version = spec
                 var commit: String? = nil
                 // An alias: "npm:string-width@^4.2.0" installed under another name.
                 if spec.hasPrefix("npm:"), let at = spec.lastIndex(of: "@"), at > spec.index(spec.startIndex, offsetBy: 4) {
@@ -183,7 +206,7 @@ struct PackageLockParser: LockfileParser {
                     commit = hash
                     version = ""
                 }
-                let dev = entry["dev"] as? Bool == true, optional = entry["optional"] as? Bool == true
+                let dev = entry["dev"]?.bool == true, optional = entry["optional"]?.bool == true
                 let groups = (dev ? ["dev"] : []) + (optional ? ["optional"] : [])
                 let identity = name + "@" + (commit ?? version)
                 let index: Int
@@ -193,15 +216,15 @@ struct PackageLockParser: LockfileParser {
                 } else {
                     index = builder.add(Package(
                         ecosystem: .npm, name: name, version: version, purl: PURL.npm(name: name, version: version),
-                        groups: groups, location: builder.location(line: entryLine), commit: commit))
+                        groups: groups, location: builder.location(line: item.line), commit: commit))
                     indexByIdentity[identity] = index
                 }
-                let path = nesting + [key]
-                indexByNesting[JSONKeyLines.pathKey(path)] = index
-                if let required = entry["requires"] as? [String: Any] {
-                    requires.append((path, Array(required.keys)))
+                let path = nesting + [item.key]
+                indexByNesting[nestingKey(path)] = index
+                if let required = entry["requires"]?.object {
+                    requires.append((path, required.keys))
                 }
-                if let nested = entry["dependencies"] as? [String: Any] {
+                if let nested = entry["dependencies"]?.object {
                     walk(nested, nesting: path)
                 }
             }
@@ -210,11 +233,11 @@ struct PackageLockParser: LockfileParser {
 
         // A requirement resolves to the nearest copy: nested in the package, then in each ancestor.
         for (path, names) in requires {
-            guard let from = indexByNesting[JSONKeyLines.pathKey(path)] else { continue }
+            guard let from = indexByNesting[nestingKey(path)] else { continue }
             for name in names {
                 var scope = path
                 while true {
-                    if let to = indexByNesting[JSONKeyLines.pathKey(scope + [name])] {
+                    if let to = indexByNesting[nestingKey(scope + [name])] {
                         builder.addEdge(from: from, to: to)
                         break
                     }

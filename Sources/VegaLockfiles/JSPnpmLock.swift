@@ -23,8 +23,8 @@ struct PnpmLockParser: LockfileParser {
         var entries: [(index: Int, entry: YAMLMapping)] = []
         for package in root["packages"]?.mapping ?? YAMLMapping(entries: []) {
             let entry = package.value.mapping
-            guard var (name, version) = try Self.nameAndVersion(package.key, lockfileVersion: lockfileVersion,
-                                                                 path: path, line: package.line) else { continue }
+            var (name, version) = try Self.nameAndVersion(package.key, lockfileVersion: lockfileVersion,
+                                                           path: path, line: package.line)
             // "name" and "version" are only written when the path does not encode them.
             if let explicit = entry?["name"]?.string, !explicit.isEmpty { name = explicit }
             if let explicit = entry?["version"]?.string, !explicit.isEmpty { version = explicit }
@@ -49,6 +49,7 @@ struct PnpmLockParser: LockfileParser {
                     ecosystem: .npm, name: name, version: version, purl: PURL.npm(name: name, version: version),
                     groups: groups, location: builder.location(line: package.line), commit: commit))
                 indexByIdentity[identity] = index
+                // Also by name@version alone, for references that do not say the commit.
                 indexByIdentity["\(name)@\(version)"] = indexByIdentity["\(name)@\(version)"] ?? index
             }
             indexByDepPath[package.key] = index
@@ -87,8 +88,9 @@ struct PnpmLockParser: LockfileParser {
         let edgeSections = ["dependencies", "optionalDependencies"]
         if lockfileVersion >= 9 {
             for snapshot in root["snapshots"]?.mapping ?? YAMLMapping(entries: []) {
-                guard let (name, version) = try? Self.nameAndVersion(snapshot.key, lockfileVersion: lockfileVersion, path: path, line: 0),
-                      let from = resolve(name, version) else { continue }
+                let (name, version) = try Self.nameAndVersion(snapshot.key, lockfileVersion: lockfileVersion,
+                                                               path: path, line: snapshot.line)
+                guard let from = resolve(name, version) else { continue }
                 for (dependency, reference) in references(snapshot.value.mapping, sections: edgeSections) {
                     if let to = resolve(dependency, reference) { builder.addEdge(from: from, to: to) }
                 }
@@ -117,9 +119,10 @@ struct PnpmLockParser: LockfileParser {
         return builder.build()
     }
 
-    /// Name and version from a dependency path; nil when the path encodes no version
-    /// (file: packages, git URLs), leaving them to the entry's own fields.
-    static func nameAndVersion(_ depPath: String, lockfileVersion: Double, path: String, line: Int) throws -> (String, String)? {
+    /// Name and version from a dependency path; empty when the path encodes none (file:
+    /// packages, git URLs), leaving them to the entry's own fields. A 5.x/6.x path without
+    /// a "/" is not a dependency path at all: the file is malformed.
+    static func nameAndVersion(_ depPath: String, lockfileVersion: Double, path: String, line: Int) throws -> (String, String) {
         if depPath.hasPrefix("file:") { return ("", "") }
         if lockfileVersion >= 9 {
             var text = Substring(depPath)

@@ -62,7 +62,7 @@ struct YarnLockParser: LockfileParser {
                 ?? indexByDescriptor["\(dependency.name)@npm:\(dependency.range)"]
         }
         for (blockIndex, block) in blocks.enumerated() {
-            let isWorkspace = block.resolution?.contains("@workspace:") ?? false
+            let isWorkspace = block.resolution.map { Bytes.contains($0, "@workspace:") } ?? false
             for dependency in block.dependencies {
                 guard let to = target(dependency) else { continue }
                 if isBerry && isWorkspace {
@@ -84,20 +84,18 @@ struct YarnLockParser: LockfileParser {
     private func readBlocks(_ contents: [UInt8], path: String) throws -> [Block] {
         var blocks: [Block] = []
         var inDependencies = false
-        var lineNumber = 0
-        for line in contents.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            lineNumber += 1
+        try Bytes.forEachLine(contents) { lineNumber, line in
             var end = line.endIndex
             if end > line.startIndex, line[end - 1] == 0x0D { end -= 1 }
             var start = line.startIndex
             while start < end, line[start] == 0x20 { start += 1 }
             let indent = start - line.startIndex
             let body = line[start..<end]
-            guard let first = body.first, first != UInt8(ascii: "#") else { continue }
+            guard let first = body.first, first != UInt8(ascii: "#") else { return }
             if indent == 0 {
-                blocks.append(Block(line: lineNumber, descriptors: Self.descriptors(String(decoding: body, as: UTF8.self))))
+                blocks.append(Block(line: lineNumber, descriptors: Self.descriptors(body)))
                 inDependencies = false
-                continue
+                return
             }
             guard !blocks.isEmpty else {
                 throw LockfileError(path: path, line: lineNumber, message: "malformed yarn.lock: indented line outside a package entry")
@@ -124,18 +122,16 @@ struct YarnLockParser: LockfileParser {
 
     /// A header's descriptors: `"a@^1", a@~1.2:` (v1) or `"a@npm:^1, a@npm:~1.2":` (berry,
     /// one quoted key) → ["a@^1", "a@~1.2"].
-    static func descriptors(_ header: String) -> [String] {
-        var text = Substring(header)
-        while let last = text.last, last == ":" || last == " " { text = text.dropLast() }
-        return text.split(separator: ",").map { trimmed(String($0)) }.filter { !$0.isEmpty }
-    }
-
-    /// Without surrounding spaces and quotes.
-    private static func trimmed(_ text: String) -> String {
-        var s = Substring(text)
-        while s.first == " " || s.first == "\"" { s = s.dropFirst() }
-        while s.last == " " || s.last == "\"" { s = s.dropLast() }
-        return String(s)
+    static func descriptors(_ header: ArraySlice<UInt8>) -> [String] {
+        let quote = UInt8(ascii: "\""), space = UInt8(ascii: " ")
+        var text = header
+        while let last = text.last, last == UInt8(ascii: ":") || last == space { text = text.dropLast() }
+        return text.split(separator: UInt8(ascii: ",")).compactMap { part in
+            var item = part
+            while let first = item.first, first == space || first == quote { item = item.dropFirst() }
+            while let last = item.last, last == space || last == quote { item = item.dropLast() }
+            return item.isEmpty ? nil : String(decoding: item, as: UTF8.self)
+        }
     }
 
     /// `key "value"`, `key: value`, `"key": "value"`, `key:` → (key, value) unquoted.

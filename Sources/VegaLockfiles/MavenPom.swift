@@ -1,4 +1,3 @@
-import Foundation
 import VegaModel
 
 /// pom.xml, read the way osv-scalibr reads it without network access: the project's
@@ -82,7 +81,10 @@ struct MavenPomParser: LockfileParser {
         var indexByName: [String: Int] = [:]
         for var dependency in ([project] + ancestors).flatMap(\.dependencies).map(resolved) {
             guard !dependency.groupId.isEmpty, !dependency.artifactId.isEmpty else {
-                builder.warn("dependency without a groupId or artifactId skipped", line: dependency.line)
+                // A parent's line would point into the wrong file: name that file instead.
+                let inParent = dependency.path != path
+                builder.warn("dependency without a groupId or artifactId skipped" + (inParent ? " (in \(dependency.path))" : ""),
+                             line: inParent ? nil : dependency.line)
                 continue
             }
             // The first declaration of an artifact counts, as in Maven.
@@ -92,7 +94,7 @@ struct MavenPomParser: LockfileParser {
                 if dependency.scope.isEmpty { dependency.scope = managed.scope }
             }
             let version = Self.resolvedVersion(dependency.version)
-            let scope = dependency.scope.trimmingCharacters(in: .whitespaces)
+            let scope = XMLSupport.trimmed(dependency.scope)
             let package = Package(
                 ecosystem: .maven, name: dependency.name, version: version,
                 purl: PURL.make(type: "maven", namespace: dependency.groupId, name: dependency.artifactId, version: version),
@@ -120,7 +122,9 @@ struct MavenPomParser: LockfileParser {
             guard !relative.isEmpty else { break }
             var parentPath = LockfilePath.join(LockfilePath.directory(of: childPath), relative)
             if !parentPath.hasSuffix(".xml") { parentPath = LockfilePath.join(parentPath, "pom.xml") }
-            guard visited.insert(parentPath).inserted, let bytes = files.read(parentPath) else { break }
+            // A relative path that climbs out of the scan root names nothing the scan may read.
+            guard !parentPath.hasPrefix("../"), visited.insert(parentPath).inserted,
+                  let bytes = files.read(parentPath) else { break }
             let candidate: Project
             do {
                 candidate = try Self.project(bytes, path: parentPath)
@@ -155,7 +159,7 @@ struct MavenPomParser: LockfileParser {
         } ?? []
         for section in [root] + activeProfiles {
             for property in section.child("properties")?.children ?? [] {
-                project.properties[property.name] = property.text.trimmingCharacters(in: .whitespacesAndNewlines)
+                project.properties[property.name] = XMLSupport.trimmed(property.text)
             }
             project.dependencies += dependencies(section.child("dependencies"), path: path)
             project.managed += dependencies(section.child("dependencyManagement")?.child("dependencies"), path: path)
@@ -175,32 +179,42 @@ struct MavenPomParser: LockfileParser {
     /// Replaces `${name}` with the property's value, itself interpolated; unknown
     /// properties stay as written.
     private static func interpolate(_ text: String, _ properties: [String: String], depth: Int = 0) -> String {
-        guard depth < 10, text.contains("${") else { return text }
+        let utf8 = text.utf8
+        guard depth < 10, var open = placeholder(in: utf8, from: utf8.startIndex) else { return text }
         var result = ""
-        var rest = text[...]
-        while let open = rest.range(of: "${") {
-            result += rest[..<open.lowerBound]
-            guard let close = rest[open.upperBound...].firstIndex(of: "}") else {
-                rest = rest[open.lowerBound...]
-                break
-            }
-            let name = String(rest[open.upperBound..<close])
-            if let value = properties[name] {
+        var copied = utf8.startIndex
+        while true {
+            guard let close = utf8[open...].firstIndex(of: UInt8(ascii: "}")) else { break }
+            result += text[copied..<open]
+            if let value = properties[String(text[utf8.index(open, offsetBy: 2)..<close])] {
                 result += interpolate(value, properties, depth: depth + 1)
             } else {
-                result += rest[open.lowerBound...close]
+                result += text[open...close]
             }
-            rest = rest[rest.index(after: close)...]
+            copied = utf8.index(after: close)
+            guard let next = placeholder(in: utf8, from: copied) else { break }
+            open = next
         }
-        return result + rest
+        return result + text[copied...]
+    }
+
+    /// Where the next "${" starts.
+    private static func placeholder(in utf8: String.UTF8View, from start: String.Index) -> String.Index? {
+        var index = start
+        while let dollar = utf8[index...].firstIndex(of: UInt8(ascii: "$")) {
+            let next = utf8.index(after: dollar)
+            if next < utf8.endIndex, utf8[next] == UInt8(ascii: "{") { return dollar }
+            index = next
+        }
+        return nil
     }
 
     /// The version a requirement resolves to without a repository: the lower bound of a
     /// range ("[1.2,2.0)" → "1.2"); unresolved properties leave it unknown.
     private static func resolvedVersion(_ requirement: String) -> String {
-        var text = requirement.trimmingCharacters(in: .whitespaces)[...]
+        var text = Substring(XMLSupport.trimmed(requirement))
         if text.first == "[" || text.first == "(" { text = text.dropFirst() }
         let version = String(text.prefix { $0 != "," && $0 != ")" && $0 != "]" })
-        return version.contains("${") ? "" : version
+        return placeholder(in: version.utf8, from: version.startIndex) == nil ? version : ""
     }
 }

@@ -12,50 +12,44 @@ struct NuGetPackagesLockParser: LockfileParser {
     }
 
     func parse(_ contents: [UInt8], path: String) throws -> ParsedLockfile {
-        let root = try JSONSupport.object(contents, path: path)
+        let root = try JSONReader(path: path).object(contents)
         var builder = GraphBuilder(path: path, format: format)
         guard let value = root["dependencies"] else { return builder.build() }
-        guard let frameworks = value as? [String: Any] else {
-            throw LockfileError(path: path, message: "`dependencies` is not an object")
+        guard let frameworks = value.object else {
+            throw LockfileError(path: path, line: root.entries.last { $0.key == "dependencies" }?.line,
+                                message: "`dependencies` is not an object")
         }
-        let lines = JSONKeyLines.scan(contents) { $0.first == "dependencies" && $0.count <= 2 }
 
         var indexByKey: [String: Int] = [:]
-        // In file order, so output and warnings follow the file.
-        let ordered = frameworks.keys.sorted {
-            (lines[JSONKeyLines.pathKey(["dependencies", $0])] ?? 0, $0)
-                < (lines[JSONKeyLines.pathKey(["dependencies", $1])] ?? 0, $1)
-        }
-        for framework in ordered {
-            guard let entries = frameworks[framework] as? [String: Any] else {
-                builder.warn("framework \(framework) is not an object")
+        for framework in frameworks {
+            guard let entries = framework.value.object else {
+                builder.warn("framework \(framework.key) is not an object", line: framework.line)
                 continue
             }
-            func line(_ name: String) -> Int? { lines[JSONKeyLines.pathKey(["dependencies", framework, name])] }
             var keyByName: [String: String] = [:]
             var edges: [(from: String, names: [String])] = []
-            for name in entries.keys.sorted(by: { (line($0) ?? 0, $0) < (line($1) ?? 0, $1) }) {
-                guard let entry = entries[name] as? [String: Any] else { continue }
-                let type = entry["type"] as? String ?? ""
+            for item in entries {
+                guard let entry = item.value.object else { continue }
+                let type = entry["type"]?.string ?? ""
                 if type == "Project" { continue }
-                guard let version = entry["resolved"] as? String else {
-                    builder.warn("\(name) (\(framework)) has no resolved version", line: line(name))
+                guard let version = entry["resolved"]?.string else {
+                    builder.warn("\(item.key) (\(framework.key)) has no resolved version", line: item.line)
                     continue
                 }
                 let package = Package(
-                    ecosystem: .nuget, name: name, version: version,
-                    purl: PURL.make(type: "nuget", name: name, version: version),
+                    ecosystem: .nuget, name: item.key, version: version,
+                    purl: PURL.make(type: "nuget", name: item.key, version: version),
                     direct: type == "Direct" ? true : type.isEmpty ? nil : false,
-                    location: line(name).map { builder.location(line: $0) })
+                    location: builder.location(line: item.line))
                 if let existing = indexByKey[package.key] {
                     // Direct for any framework is direct.
                     if package.direct == true { builder.update(existing) { $0.direct = true } }
                 } else {
                     indexByKey[package.key] = builder.add(package)
                 }
-                keyByName[name.lowercased()] = package.key
-                if let dependencies = entry["dependencies"] as? [String: Any], !dependencies.isEmpty {
-                    edges.append((package.key, dependencies.keys.sorted()))
+                keyByName[item.key.lowercased()] = package.key
+                if let dependencies = entry["dependencies"]?.object, !dependencies.entries.isEmpty {
+                    edges.append((package.key, dependencies.keys))
                 }
             }
             // NuGet ids are case-insensitive; edges stay within the framework's resolution.

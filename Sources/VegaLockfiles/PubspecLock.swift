@@ -24,21 +24,27 @@ struct PubspecLockParser: LockfileParser {
             throw LockfileError(path: path, line: packages.mark?.line, message: "`packages` is not a mapping")
         }
         for (key, value) in entries {
-            guard let name = YAMLSupport.string(key), let entry = value.mapping,
-                  let version = YAMLSupport.string(YAMLSupport.value(entry, "version")) else {
+            // One pass over the entry's fields (pubspec.lock entries are small, lockfiles are not).
+            var version: String?, dependency = "", source = "", resolvedRef: String?
+            for (field, fieldValue) in value.mapping ?? [:] {
+                switch YAMLSupport.string(field) {
+                case "version": version = YAMLSupport.string(fieldValue)
+                case "dependency": dependency = YAMLSupport.string(fieldValue) ?? ""
+                case "source": source = YAMLSupport.string(fieldValue) ?? ""
+                case "description": resolvedRef = YAMLSupport.string(YAMLSupport.value(fieldValue.mapping, "resolved-ref"))
+                default: break
+                }
+            }
+            guard let name = YAMLSupport.string(key), let version else {
                 builder.warn("package without a name or version", line: key.mark?.line)
                 continue
             }
-            let dependency = YAMLSupport.string(YAMLSupport.value(entry, "dependency")) ?? ""
-            let description = YAMLSupport.value(entry, "description")?.mapping
-            let commit = YAMLSupport.string(YAMLSupport.value(entry, "source")) == "git"
-                ? YAMLSupport.string(YAMLSupport.value(description, "resolved-ref")) : nil
             builder.add(Package(
                 ecosystem: .pub, name: name, version: version,
                 purl: PURL.make(type: "pub", name: name, version: version),
                 direct: dependency.isEmpty ? nil : dependency.hasPrefix("direct"),
                 groups: dependency == "direct dev" ? ["dev"] : [],
-                location: key.mark.map { builder.location(line: $0.line) }, commit: commit))
+                location: key.mark.map { builder.location(line: $0.line) }, commit: source == "git" ? resolvedRef : nil))
         }
         return builder.build()
     }

@@ -12,25 +12,21 @@ struct PipfileLockParser: LockfileParser {
 
     func parse(_ contents: [UInt8], path: String) throws -> ParsedLockfile {
         var builder = GraphBuilder(path: path, format: format)
-        if JSONSupport.isBlank(contents) { return builder.build() }
-        let root = try JSONSupport.object(contents, path: path)
-        let lines = JSONKeyLines.scan(contents) { $0.count == 1 && ($0[0] == "default" || $0[0] == "develop") }
+        if contents.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return builder.build() }
+        let root = try JSONReader(path: path).object(contents)
         var seen: Set<String> = []
         for (section, groups) in [("default", [String]()), ("develop", ["dev"])] {
-            guard let packages = root[section] as? [String: Any] else { continue }
-            let ordered = packages.keys.map { ($0, lines[JSONKeyLines.pathKey([section, $0])] ?? 1) }
-                .sorted { ($0.1, $0.0) < ($1.1, $1.0) }
-            for (name, line) in ordered {
-                guard let entry = packages[name] as? [String: Any], let pin = entry["version"] as? String else { continue }
+            for item in root[section]?.object ?? JSONObject(entries: []) {
+                guard let pin = item.value["version"]?.string else { continue }
                 guard pin.hasPrefix("=="), pin.count > 2 else {
-                    builder.warn("\(section)[\"\(name)\"]: version \"\(pin)\" is not pinned with ==; skipped", line: line)
+                    builder.warn("\(section)[\"\(item.key)\"]: version \"\(pin)\" is not pinned with ==; skipped", line: item.line)
                     continue
                 }
                 let version = String(pin.dropFirst(2))
-                guard seen.insert("\(name)@\(version)").inserted else { continue }
+                guard seen.insert("\(item.key)@\(version)").inserted else { continue }
                 builder.add(Package(
-                    ecosystem: .pypi, name: name, version: version, purl: PURL.pypi(name: name, version: version),
-                    groups: groups, location: builder.location(line: line)))
+                    ecosystem: .pypi, name: item.key, version: version, purl: PURL.pypi(name: item.key, version: version),
+                    groups: groups, location: builder.location(line: item.line)))
             }
         }
         return builder.build()

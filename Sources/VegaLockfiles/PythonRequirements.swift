@@ -64,16 +64,14 @@ struct RequirementsTxtParser: LockfileParser {
     static func logicalLines(_ contents: [UInt8]) -> [(number: Int, text: [UInt8])] {
         var result: [(Int, [UInt8])] = []
         var pending: (number: Int, text: [UInt8])? = nil
-        var number = 0
-        for raw in contents.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            number += 1
+        Bytes.forEachLine(contents) { number, raw in
             var text = raw
             if text.last == 0x0D { text = text.dropLast() }
             text = withoutComment(text)
             if text.last == UInt8(ascii: "\\") {
                 if pending == nil { pending = (number, []) }
                 pending!.text += text.dropLast()
-                continue
+                return
             }
             if var started = pending {
                 started.text += text
@@ -138,7 +136,7 @@ struct RequirementsTxtParser: LockfileParser {
             }
         }
         for operatorBytes in pinOperators {
-            guard let at = firstIndex(of: operatorBytes, in: specifier) else { continue }
+            guard let at = Bytes.find(operatorBytes, in: specifier) else { continue }
             let version = trim(specifier[(at + operatorBytes.count)...])
             return version.isEmpty ? nil : String(decoding: version, as: UTF8.self)
         }
@@ -192,15 +190,6 @@ struct RequirementsTxtParser: LockfileParser {
             if !name.isEmpty, name.endIndex < line.endIndex, line[name.endIndex] == UInt8(ascii: "}") { return true }
         }
         return false
-    }
-
-    private static func firstIndex(of needle: [UInt8], in hay: ArraySlice<UInt8>) -> Int? {
-        var i = hay.startIndex
-        while i + needle.count <= hay.endIndex {
-            if hay[i..<(i + needle.count)].elementsEqual(needle) { return i }
-            i += 1
-        }
-        return nil
     }
 
     private static func isAlphanumeric(_ byte: UInt8) -> Bool {

@@ -14,34 +14,33 @@ struct RenvLockParser: LockfileParser {
     private static let cranRepositories: Set<String> = ["CRAN", "RSPM", "PPM", "P3M"]
 
     func parse(_ contents: [UInt8], path: String) throws -> ParsedLockfile {
-        let root = try JSONSupport.object(contents, path: path)
+        let root = try JSONReader(path: path).object(contents)
         var builder = GraphBuilder(path: path, format: format)
         guard let value = root["Packages"] else { return builder.build() }
-        guard let packages = value as? [String: Any] else {
-            throw LockfileError(path: path, message: "`Packages` is not an object")
+        guard let packages = value.object else {
+            throw LockfileError(path: path, line: root.entries.last { $0.key == "Packages" }?.line,
+                                message: "`Packages` is not an object")
         }
-        let lines = JSONKeyLines.scan(contents) { $0 == ["Packages"] }
-        func line(_ key: String) -> Int? { lines[JSONKeyLines.pathKey(["Packages", key])] }
 
         var keyByName: [String: String] = [:]
         var requirements: [(from: String, names: [String])] = []
-        for key in packages.keys.sorted(by: { (line($0) ?? 0, $0) < (line($1) ?? 0, $1) }) {
-            guard let entry = packages[key] as? [String: Any],
-                  let repository = entry["Repository"] as? String, Self.cranRepositories.contains(repository) else {
+        for item in packages {
+            guard let entry = item.value.object, let repository = entry["Repository"]?.string,
+                  Self.cranRepositories.contains(repository) else {
                 continue
             }
-            let name = entry["Package"] as? String ?? key
-            guard let version = entry["Version"] as? String else {
-                builder.warn("\(name) has no version", line: line(key))
+            let name = entry["Package"]?.string ?? item.key
+            guard let version = entry["Version"]?.string else {
+                builder.warn("\(name) has no version", line: item.line)
                 continue
             }
             let package = Package(ecosystem: .cran, name: name, version: version,
                                   purl: PURL.make(type: "cran", name: name, version: version),
-                                  location: line(key).map { builder.location(line: $0) })
+                                  location: builder.location(line: item.line))
             builder.add(package)
             keyByName[name] = package.key
-            if let names = entry["Requirements"] as? [Any] {
-                requirements.append((package.key, names.compactMap { $0 as? String }))
+            if let names = entry["Requirements"]?.array {
+                requirements.append((package.key, names.compactMap(\.string)))
             }
         }
         for (from, names) in requirements {

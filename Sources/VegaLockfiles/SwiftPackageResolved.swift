@@ -1,3 +1,4 @@
+import Foundation
 import VegaModel
 
 /// SwiftPM's Package.resolved, versions 1 (`object.pins` with `repositoryURL`) and 2–3
@@ -13,29 +14,26 @@ struct SwiftPackageResolvedParser: LockfileParser {
     }
 
     func parse(_ contents: [UInt8], path: String) throws -> ParsedLockfile {
-        let root = try JSONSupport.object(contents, path: path)
+        let root = try JSONReader(path: path).object(contents)
         var builder = GraphBuilder(path: path, format: format)
-        let version1 = root["object"] as? [String: Any]
-        guard let pins = (version1 ?? root)["pins"] as? [Any] else {
-            throw LockfileError(path: path, message: "not a Package.resolved: no `pins` list")
+        guard let pins = (root["object"] ?? .object(root))["pins"]?.array else {
+            throw LockfileError(path: path, line: 1, message: "not a Package.resolved: no `pins` list")
         }
-        var cursor = TextCursor(contents)
-        for case let pin as [String: Any] in pins {
-            let identity = (version1 == nil ? pin["identity"] : pin["package"]) as? String ?? ""
-            let line = cursor.nextJSONMember(key: version1 == nil ? "identity" : "package", value: identity)
-            let kind = pin["kind"] as? String ?? "remoteSourceControl"
+        for case let .object(pin) in pins {
+            let line = pin.entries.first { $0.key == "identity" || $0.key == "package" }?.line ?? pin.entries.first?.line
+            let kind = pin["kind"]?.string ?? "remoteSourceControl"
             guard kind == "remoteSourceControl",
-                  let url = (pin["location"] ?? pin["repositoryURL"]) as? String, let name = Self.packageName(url) else {
+                  let url = (pin["location"] ?? pin["repositoryURL"])?.string, let name = Self.packageName(url) else {
                 continue
             }
-            let state = pin["state"] as? [String: Any] ?? [:]
-            let version = state["version"] as? String ?? ""
-            if version.isEmpty && state["revision"] == nil {
+            let version = pin["state"]?["version"]?.string ?? ""
+            let revision = pin["state"]?["revision"]?.string
+            if version.isEmpty && revision == nil {
                 builder.warn("\(name) has neither a version nor a revision", line: line)
             }
             builder.add(Package(
                 ecosystem: .swiftURL, name: name, version: version, purl: Self.purl(name, version),
-                location: line.map { builder.location(line: $0) }, commit: state["revision"] as? String))
+                location: line.map { builder.location(line: $0) }, commit: revision))
         }
         return builder.build()
     }

@@ -30,7 +30,7 @@ enum PackagistVersion {
         return canonical[...].split(on: ASCII.dot)
     }
 
-    static let hashForm = Bytes("#".utf8)
+    static let hashForm: Bytes = [ASCII.hash][...]
 
     static func compareParts(_ a: ArraySlice<Bytes>, _ b: ArraySlice<Bytes>) -> Int {
         for (x, y) in zip(a, b) {

@@ -19,8 +19,14 @@ enum RealData {
     /// One import of the three zips, shared by the tests that only read it; a test that writes
     /// takes a copy (`copy()`).
     static let imported: Imported = {
-        let root = try! TestRepo(git: false)
-        let directory = root.root.appendingPathComponent("advisories").path
+        // A test process cannot remove shared fixtures when it exits, so each run removes those
+        // of earlier runs that are no longer running.
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("vega-advisories-tests")
+        let mine = String(ProcessInfo.processInfo.processIdentifier)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: base.path)) ?? [] where name != mine {
+            if let pid = Int32(name), kill(pid, 0) != 0 { try? FileManager.default.removeItem(at: base.appendingPathComponent(name)) }
+        }
+        let directory = base.appendingPathComponent(mine).appendingPathComponent("advisories").path
         let database = try! AdvisoryDatabase.open(at: directory)
         let clock = ContinuousClock()
         var summaries: [UpdateSummary] = []

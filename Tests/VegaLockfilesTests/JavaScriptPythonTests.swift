@@ -327,6 +327,49 @@ import VegaModel
         #expect(compared > 25)
     }
 
+    /// JSONReader reads every JSON fixture (of any format) as Foundation does.
+    @Test func jsonReaderAgreesWithFoundation() throws {
+        func same(_ ours: JSONValue, _ theirs: Any) -> Bool {
+            switch ours {
+            case .null: return theirs is NSNull
+            case let .bool(flag): return (theirs as? Bool) == flag
+            case let .number(text): return Double(text) == (theirs as? NSNumber)?.doubleValue
+            case let .string(text): return (theirs as? String) == text
+            case let .array(items):
+                guard let other = theirs as? [Any], other.count == items.count else { return false }
+                return zip(items, other).allSatisfy { same($0, $1) }
+            case let .object(object):
+                guard let other = theirs as? [String: Any], Set(object.keys) == Set(other.keys) else { return false }
+                return other.allSatisfy { key, value in object[key].map { same($0, value) } ?? false }
+            }
+        }
+        var compared = 0
+        let files = try FileManager.default.subpathsOfDirectory(atPath: Fixture.directory)
+        for file in files where [".json", ".json5", ".jsontest", ".lock"].contains(where: file.hasSuffix) {
+            guard let data = FileManager.default.contents(atPath: Fixture.directory + "/" + file),
+                  let theirs = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { continue }
+            let ours = try JSONReader(path: file).object([UInt8](data))
+            #expect(same(.object(ours), theirs), "\(file)")
+            compared += 1
+        }
+        #expect(compared > 80)
+    }
+
+    @Test func jsonReaderErrors() {
+        let cases: [(String, Int)] = [
+            ("", 1), ("null", 1), ("[1]", 1), ("{\"a\": 1} x", 1), ("{\n\"a\": \"\\q\"}", 2),
+            ("{\n\n\"a\": [1, 2}", 3), ("{\"a\": \"unterminated", 1), ("{\"a\" 1}", 1), ("{a: 1}", 1),
+        ]
+        for (text, line) in cases {
+            let error = #expect(throws: LockfileError.self, "\(text)") { try JSONReader(path: "x").object(Array(text.utf8)) }
+            #expect(error?.line == line, "\(text): \(String(describing: error))")
+        }
+        let escaped = try? JSONReader(path: "x").object(Array(#"{"k\u00e9\ud83d\ude00": "a\"b\n", "n": -1.5e3, "t": true}"#.utf8))
+        #expect(escaped?["k\u{e9}\u{1F600}"] == .string("a\"b\n"))
+        #expect(escaped?["n"] == .number("-1.5e3"))
+        #expect(escaped?["t"] == .bool(true))
+    }
+
     @Test func yamlOutsideTheBlockSubsetGoesThroughYams() throws {
         let text = """
         lockfileVersion: '9.0'
@@ -561,6 +604,16 @@ import VegaModel
 
     // MARK: Errors
 
+    /// Hostile nesting is refused, not recursed into until the stack runs out.
+    @Test func deepNestingIsRefused() throws {
+        let deepYAML = (0..<300).map { String(repeating: " ", count: 2 * $0) + "k\($0):" }.joined(separator: "\n")
+        let deepFlow = "packages: " + String(repeating: "[", count: 300) + String(repeating: "]", count: 300)
+        let deepJSON = "{\"packages\": " + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000) + "}"
+        #expect(throws: LockfileError.self) { try parse("pnpm-lock.yaml", deepYAML) }
+        #expect(throws: LockfileError.self) { try parse("pnpm-lock.yaml", deepFlow) }
+        #expect(throws: LockfileError.self) { try parse("package-lock.json", deepJSON) }
+    }
+
     @Test func malformedFilesNameTheLine() throws {
         let cases: [(String, String, Int)] = [
             ("package-lock.json", "{\n  \"packages\": {\n    \"a\": nope\n  }\n}", 3),
@@ -571,13 +624,9 @@ import VegaModel
             ("uv.lock", "version = 1\n\n[[package]]\nname = \"a\nversion = \"1\"\n", 4),
         ]
         for (format, text, line) in cases {
-            do {
-                _ = try parse(format, text)
-                Issue.record("\(format): no error for \(text)")
-            } catch let error as LockfileError {
-                #expect(error.line == line, "\(format): \(error)")
-                #expect(error.path == format)
-            }
+            let error = #expect(throws: LockfileError.self, "\(format): \(text)") { try parse(format, text) }
+            #expect(error?.line == line, "\(format): \(String(describing: error))")
+            #expect(error?.path == format)
         }
     }
 }

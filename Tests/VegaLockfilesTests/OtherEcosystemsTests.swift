@@ -248,6 +248,14 @@ import VegaModel
             </project>
             """
         #expect(try parse(MavenPomParser(files: files), child, path: "pom.xml").graph.packages.isEmpty)
+
+        // The default ../pom.xml of a POM at the scan root is outside the scan: not read.
+        let outside = LockfileFiles { path in
+            #expect(path != "../pom.xml")
+            return nil
+        }
+        let rooted = "<project><parent><groupId>x</groupId><artifactId>p</artifactId></parent></project>"
+        #expect(try parse(MavenPomParser(files: outside), rooted, path: "pom.xml").graph.packages.isEmpty)
     }
 
     // MARK: - Gradle

@@ -49,18 +49,21 @@ struct GraphBuilder {
     }
 
     func build() -> ParsedLockfile {
-        var dependencies = edges
+        var dependencies = edges.mapValues { $0.sorted() }
         if !edgesByIndex.isEmpty {
             let keys = packages.map(\.key)
             for (from, targets) in edgesByIndex {
-                for to in targets where keys[to] != keys[from] {
-                    dependencies[keys[from], default: []].insert(keys[to])
+                // Two packages can share a key (git dependencies without a version): merge, sort, dedupe.
+                var unique: [String] = []
+                for key in (targets.map { keys[$0] } + (dependencies[keys[from]] ?? [])).sorted()
+                where key != keys[from] && unique.last != key {
+                    unique.append(key)
                 }
+                dependencies[keys[from]] = unique
             }
         }
         return ParsedLockfile(
-            graph: DependencyGraph(source: path, format: format, packages: packages,
-                                   dependencies: dependencies.mapValues { $0.sorted() }),
+            graph: DependencyGraph(source: path, format: format, packages: packages, dependencies: dependencies),
             warnings: warnings)
     }
 }

@@ -55,7 +55,8 @@ struct JSONObject: Sequence, Equatable {
 /// what bun.lock adds to JSON: `//` and `/* */` comments and trailing commas.
 struct JSONReader {
     private let path: String
-    private let maxDepth = 512
+    /// Deeper nesting is refused rather than risking the stack.
+    private static let maxDepth = 512
 
     init(path: String) {
         self.path = path
@@ -116,7 +117,7 @@ struct JSONReader {
         }
 
         mutating func value(depth: Int) throws -> JSONValue {
-            guard depth < 512 else { throw error("nested too deeply") }
+            guard depth < JSONReader.maxDepth else { throw error("nested too deeply") }
             guard let c = peek else { throw error("unexpected end of file") }
             switch c {
             case UInt8(ascii: "{"): return .object(try object(depth: depth))

@@ -24,6 +24,4 @@ struct LineIndex: Sendable {
         }
         return low + 1
     }
-
-    var lineCount: Int { starts.count }
 }

@@ -25,15 +25,13 @@ enum TOMLSupport {
         var lines: [Int] = []
         var awaitingKey = false
         var multiline: [UInt8]? = nil
-        var lineNumber = 0
-        for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            lineNumber += 1
+        Bytes.forEachLine(bytes) { lineNumber, line in
             if let delimiter = multiline {
-                if firstIndex(of: delimiter, in: line) != nil { multiline = nil }
-                continue
+                if Bytes.find(delimiter, in: line) != nil { multiline = nil }
+                return
             }
             let body = line.drop { $0 == 0x20 || $0 == 0x09 }
-            guard let first = body.first, first != UInt8(ascii: "#") else { continue }
+            guard let first = body.first, first != UInt8(ascii: "#") else { return }
             if first == UInt8(ascii: "[") {
                 if body.dropFirst().first == UInt8(ascii: "[") {
                     let header = body.dropFirst(2).prefix { $0 != UInt8(ascii: "]") }.filter { $0 != 0x20 && $0 != 0x09 }
@@ -57,18 +55,8 @@ enum TOMLSupport {
     /// The delimiter of a multi-line string that starts on this line and does not end on it.
     private static func opensMultilineString(_ line: ArraySlice<UInt8>) -> [UInt8]? {
         for delimiter in multilineDelimiters {
-            guard let open = firstIndex(of: delimiter, in: line) else { continue }
-            return firstIndex(of: delimiter, in: line[(open + delimiter.count)...]) == nil ? delimiter : nil
-        }
-        return nil
-    }
-
-    private static func firstIndex(of needle: [UInt8], in hay: ArraySlice<UInt8>) -> Int? {
-        guard let first = needle.first else { return nil }
-        var i = hay.startIndex
-        while i + needle.count <= hay.endIndex {
-            if hay[i] == first, hay[i..<(i + needle.count)].elementsEqual(needle) { return i }
-            i += 1
+            guard let open = Bytes.find(delimiter, in: line) else { continue }
+            return Bytes.find(delimiter, in: line[(open + delimiter.count)...]) == nil ? delimiter : nil
         }
         return nil
     }

@@ -4,25 +4,31 @@ import Glibc
 import Darwin
 #endif
 
-/// Places packages that a structured parser (JSON, TOML, XML) found, in the order the
-/// file declares them: each lookup searches the raw text forward from the previous hit,
-/// so placing N packages costs one pass over the file plus O(N log L) line lookups.
+/// Places values a structured parser reports without positions (JSON array elements),
+/// in the order the file declares them: each lookup searches the raw text forward from
+/// the previous hit, so placing N values costs one pass over the file plus O(N log L)
+/// line lookups.
 struct TextCursor {
     private let bytes: [UInt8]
     private let lines: LineIndex
     /// Byte offset where the next search starts.
-    private(set) var offset = 0
+    private var offset = 0
 
     init(_ bytes: [UInt8]) {
         self.bytes = bytes
         self.lines = LineIndex(bytes)
     }
 
-    /// The 1-based line of byte `offset`.
-    func line(at offset: Int) -> Int { lines.line(at: offset) }
+    /// The line of the next JSON string equal to `value`; the cursor moves past it. On a
+    /// miss the cursor stays, so one unplaceable value does not lose the rest.
+    mutating func nextJSONString(_ value: String) -> Int? {
+        guard let hit = find(Array(Self.jsonString(value).utf8), from: offset) else { return nil }
+        offset = hit + 1
+        return lines.line(at: hit)
+    }
 
-    /// Offset of the next occurrence of `needle` at or after `from`, without moving the cursor.
-    func find(_ needle: [UInt8], from: Int) -> Int? {
+    /// Offset of the next occurrence of `needle` at or after `from`.
+    private func find(_ needle: [UInt8], from: Int) -> Int? {
         guard !needle.isEmpty, from < bytes.count, needle.count <= bytes.count - from else { return nil }
         // memchr finds candidate first bytes; glibc's memmem is not visible to Swift.
         return bytes.withUnsafeBufferPointer { hay in
@@ -42,52 +48,8 @@ struct TextCursor {
         }
     }
 
-    /// The line of the next occurrence of `needle`; the cursor moves past it. On a miss
-    /// the cursor stays, so one unplaceable package does not lose the rest.
-    mutating func nextLine(of needle: String) -> Int? {
-        guard let hit = find(Array(needle.utf8), from: offset) else { return nil }
-        offset = hit + 1
-        return lines.line(at: hit)
-    }
-
-    /// The line of the next `"key": "value"` pair (any spacing around the colon).
-    mutating func nextJSONMember(key: String, value: String) -> Int? {
-        let needle = Array(Self.jsonString(value).utf8)
-        let keyBytes = Array(Self.jsonString(key).utf8)
-        var from = offset
-        while let hit = find(needle, from: from) {
-            if precededByKey(keyBytes, at: hit) {
-                offset = hit + 1
-                return lines.line(at: hit)
-            }
-            from = hit + 1
-        }
-        return nil
-    }
-
-    /// The line of the next JSON string equal to `value` (an array element, say).
-    mutating func nextJSONString(_ value: String) -> Int? {
-        nextLine(of: Self.jsonString(value))
-    }
-
-    /// Whether the text before `index` is `"key"` and a colon, with optional whitespace.
-    private func precededByKey(_ key: [UInt8], at index: Int) -> Bool {
-        var i = index - 1
-        while i >= 0, Self.isSpace(bytes[i]) { i -= 1 }
-        guard i >= 0, bytes[i] == UInt8(ascii: ":") else { return false }
-        i -= 1
-        while i >= 0, Self.isSpace(bytes[i]) { i -= 1 }
-        let start = i - key.count + 1
-        guard start >= 0 else { return false }
-        return bytes[start...i].elementsEqual(key)
-    }
-
-    private static func isSpace(_ byte: UInt8) -> Bool {
-        byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
-    }
-
     /// `value` as JSON writes it: quoted, with `"`, `\` and control characters escaped.
-    static func jsonString(_ value: String) -> String {
+    private static func jsonString(_ value: String) -> String {
         var out = "\""
         for scalar in value.unicodeScalars {
             switch scalar {
@@ -109,16 +71,35 @@ struct TextCursor {
     }
 }
 
-/// Line-by-line reading for line-oriented lockfiles.
+/// Line-by-line reading for line-oriented lockfiles, on bytes: their syntax is ASCII,
+/// and byte work avoids `Character` processing in the per-line hot path.
 enum TextLines {
     /// Calls `body` with each line (without its `\n` or `\r\n`) and its 1-based number.
-    static func forEach(_ bytes: [UInt8], _ body: (Substring, Int) throws -> Void) rethrows {
+    static func forEach(_ bytes: [UInt8], _ body: (ArraySlice<UInt8>, Int) throws -> Void) rethrows {
         var number = 0
         for raw in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             number += 1
-            var line = Substring(decoding: raw, as: UTF8.self)
-            if line.hasSuffix("\r") { line = line.dropLast() }
-            try body(line, number)
+            try body(raw.last == UInt8(ascii: "\r") ? raw.dropLast() : raw, number)
         }
+    }
+
+    static func string(_ bytes: ArraySlice<UInt8>) -> String {
+        String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Without leading and trailing spaces and tabs.
+    static func trimmed(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        var slice = bytes
+        while let first = slice.first, first == 0x20 || first == 0x09 { slice.removeFirst() }
+        while let last = slice.last, last == 0x20 || last == 0x09 { slice.removeLast() }
+        return slice
+    }
+
+    static func hasPrefix(_ bytes: ArraySlice<UInt8>, _ prefix: StaticString) -> Bool {
+        prefix.withUTF8Buffer { bytes.starts(with: $0) }
+    }
+
+    static func equals(_ bytes: ArraySlice<UInt8>, _ text: StaticString) -> Bool {
+        text.withUTF8Buffer { bytes.elementsEqual($0) }
     }
 }

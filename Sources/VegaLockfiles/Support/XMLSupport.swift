@@ -28,7 +28,7 @@ final class XMLTreeElement {
 
     /// A child's text without surrounding whitespace; nil when there is no such child.
     func value(_ name: String) -> String? {
-        child(name).map { $0.text.trimmingCharacters(in: .whitespacesAndNewlines) }
+        child(name).map { XMLSupport.trimmed($0.text) }
     }
 }
 
@@ -36,6 +36,17 @@ final class XMLTreeElement {
 /// elements but not where their start tags begin: `StartTagLocator` finds those in the
 /// raw text, in step with the parser.
 enum XMLSupport {
+    /// `text` without leading and trailing XML whitespace (Foundation's trimming is slow
+    /// enough to show in a large POM).
+    static func trimmed(_ text: String) -> String {
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 }
+        let utf8 = text.utf8
+        var start = utf8.startIndex, end = utf8.endIndex
+        while start < end, isSpace(utf8[start]) { start = utf8.index(after: start) }
+        while end > start, isSpace(utf8[utf8.index(before: end)]) { end = utf8.index(before: end) }
+        return start == utf8.startIndex && end == utf8.endIndex ? text : String(text[start..<end])
+    }
+
     /// Parses a whole document. Elements named in `located` get the line of their start tag.
     static func tree(_ bytes: [UInt8], path: String, located: Set<String>) throws -> XMLTreeElement {
         var stack: [XMLTreeElement] = []
@@ -69,16 +80,32 @@ enum XMLSupport {
                     let delegate = Delegate(start: { name, attributes in
                         start(name, attributes, located.contains(name) ? locator.nextLine(named: name) : nil)
                     }, end: end, text: text)
-                    let parser = XMLParser(data: Data(bytes))
+                    // From a stream, which swift-corelibs feeds libxml2 in chunks: handed the data
+                    // whole, libxml2 refuses documents over 10 MB ("huge input lookup").
+                    let parser = XMLParser(stream: InputStream(data: Data(bytes)))
                     parser.delegate = delegate
                     // swift-corelibs' parse() can return true after an error (a tag mismatch, say).
                     if !parser.parse() || delegate.error != nil {
                         let code = (delegate.error ?? parser.parserError).map { ($0 as NSError).code } ?? 0
-                        let reason = XMLParser.ErrorCode(rawValue: code).map { "\($0)" } ?? "error \(code)"
-                        throw LockfileError(path: path, line: delegate.errorLine, message: "invalid XML: \(reason)")
+                        throw LockfileError(path: path, line: delegate.errorLine, message: "invalid XML: \(reason(code))")
                     }
                 }
             }
+        }
+    }
+
+    /// The error codes are libxml2's (`xmlParserErrors`); corelibs' `XMLParser.ErrorCode`
+    /// names them off by one, so the common ones are spelled out here.
+    private static func reason(_ code: Int) -> String {
+        switch code {
+        case 4: "the document is empty or is not XML"
+        case 5: "extra content after the root element"
+        case 9: "invalid character"
+        case 68: "a name was expected"
+        case 73: "'>' was expected"
+        case 76: "a start tag and its end tag do not match"
+        case 77: "an element is not closed"
+        default: "libxml2 error \(code)"
         }
     }
 

@@ -40,10 +40,40 @@ struct YAMLMapping: Sequence, Equatable {
 /// (anchors, tags, multi-line plain scalars, several documents…) goes through Yams.
 /// Scalars are returned as written, without implicit typing.
 enum YAMLSupport {
+    /// Deeper nesting is refused: no lockfile needs it, and recursive readers could run
+    /// out of stack on it.
+    static let maxDepth = 128
+
     /// The file's single document; nil when it holds none (empty or only comments).
     static func parse(_ bytes: [UInt8], path: String) throws -> YAMLValue? {
-        if var reader = try? BlockReader(bytes), let value = try? reader.document() { return value }
-        return try compose(bytes, path: path).map(convert)
+        do {
+            var reader = try BlockReader(bytes)
+            return try reader.document()
+        } catch is BlockReader.Unsupported {
+            guard withinDepthLimit(bytes) else {
+                throw LockfileError(path: path, line: nil, message: "YAML nested too deeply for a lockfile")
+            }
+            return try compose(bytes, path: path).map(convert)
+        } catch let tooDeep as BlockReader.TooDeep {
+            throw LockfileError(path: path, line: tooDeep.line, message: "YAML nested too deeply for a lockfile")
+        }
+    }
+
+    /// A rough bound on nesting before handing a file to Yams: indentation and open
+    /// brackets (quotes are not tracked, so brackets in strings count too).
+    private static func withinDepthLimit(_ bytes: [UInt8]) -> Bool {
+        var depth = 0, indent = 0, atLineStart = true
+        for byte in bytes {
+            switch byte {
+            case 0x0A: atLineStart = true; indent = 0
+            case 0x20 where atLineStart: indent += 1
+            case UInt8(ascii: "["), UInt8(ascii: "{"): depth += 1; atLineStart = false
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1; atLineStart = false
+            default: atLineStart = false
+            }
+            if depth > maxDepth || indent > 4 * maxDepth { return false }
+        }
+        return true
     }
 
     /// The file's single document as Yams' node tree (which keeps each node's line in
@@ -116,6 +146,7 @@ enum YAMLSupport {
 /// does not handle, and Yams takes over.
 struct BlockReader {
     struct Unsupported: Error {}
+    struct TooDeep: Error { let line: Int }
 
     struct Line {
         let number: Int
@@ -126,17 +157,16 @@ struct BlockReader {
 
     private let lines: [Line]
     private var position = 0
+    private var depth = 0
 
     init(_ bytes: [UInt8]) throws {
         var lines: [Line] = []
-        var number = 0
-        for raw in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            number += 1
+        try Bytes.forEachLine(bytes) { number, raw in
             var end = raw.endIndex
             while end > raw.startIndex, raw[end - 1] == 0x0D || raw[end - 1] == 0x20 || raw[end - 1] == 0x09 { end -= 1 }
             var start = raw.startIndex
             while start < end, raw[start] == 0x20 { start += 1 }
-            guard start < end, raw[start] != UInt8(ascii: "#") else { continue }
+            guard start < end, raw[start] != UInt8(ascii: "#") else { return }
             // Tabs in indentation, directives and document markers: leave them to Yams.
             if raw[start] == 0x09 || (start == raw.startIndex && (raw[start] == UInt8(ascii: "%")
                 || raw[start...].starts(with: "---".utf8) || raw[start...].starts(with: "...".utf8))) {
@@ -156,6 +186,9 @@ struct BlockReader {
 
     private mutating func node(indent: Int) throws -> YAMLValue {
         let line = lines[position]
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= YAMLSupport.maxDepth else { throw TooDeep(line: line.number) }
         if Self.isSequenceItem(line.text) { return try sequence(indent: line.indent) }
         if try Self.splitKey(line.text) != nil { return try mapping(indent: line.indent) }
         position += 1
@@ -277,6 +310,7 @@ private struct FlowCursor {
     private(set) var rest: ArraySlice<UInt8>
     /// The line the text is on, for the keys of flow mappings.
     let line: Int
+    private var depth = 0
 
     init(_ text: ArraySlice<UInt8>, line: Int) {
         rest = text
@@ -286,6 +320,9 @@ private struct FlowCursor {
     private mutating func skipSpaces() { rest = rest.drop { $0 == 0x20 } }
 
     mutating func flow() throws -> YAMLValue {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= YAMLSupport.maxDepth else { throw BlockReader.TooDeep(line: line) }
         guard let open = rest.popFirst() else { throw BlockReader.Unsupported() }
         let close = open == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
         var entries: [YAMLMapping.Entry] = []
