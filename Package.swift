@@ -56,7 +56,7 @@ let package = Package(
         .target(
             name: "VegaCLI",
             dependencies: [
-                "VegaModel", "VegaWorkspace", "VegaSecrets", "VegaReports", "VegaScanner",
+                "VegaModel", "VegaWorkspace", "VegaSecrets", "VegaReports", "VegaScanner", "VegaAdvisories",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "VegaVersionsTests", dependencies: ["VegaVersions"]),
         .testTarget(name: "VegaLockfilesTests", dependencies: ["VegaLockfiles"]),
         .testTarget(name: "VegaAdvisoriesTests", dependencies: ["VegaAdvisories", "VegaTestSupport"]),
-        .testTarget(name: "VegaDepsTests", dependencies: ["VegaDeps", "VegaScanner", "VegaTestSupport"]),
+        .testTarget(name: "VegaDepsTests", dependencies: ["VegaDeps", "VegaAdvisories", "VegaScanner", "VegaTestSupport"]),
         .testTarget(name: "VegaScannerTests", dependencies: ["VegaScanner", "VegaReports", "VegaTestSupport"]),
         .testTarget(name: "VegaCLITests", dependencies: ["vega", "VegaTestSupport"]),
     ]

@@ -166,21 +166,25 @@ public struct Advisory: Codable, Sendable, Hashable {
 
 extension CodingUserInfoKey {
     /// Set to true to decode only what importing and matching read: `ecosystem_specific` is
-    /// skipped and `database_specific` keeps just its `severity`. Decoding free-form JSON is most
+    /// skipped and `database_specific` keeps just its `severity` and RustSec's `informational`. Decoding free-form JSON is most
     /// of a record's decoding time.
     static let osvMatchingOnly = CodingUserInfoKey(rawValue: "vega.osv.matchingOnly")!
 }
 
 private struct SeverityOnly: Decodable {
     var severity: String?
+    var informational: String?
 }
 
 private extension KeyedDecodingContainer {
-    /// `database_specific` reduced to `{"severity": …}`; nil when it has none (or is not an
-    /// object, which the schema does not allow but matching can do without).
+    /// `database_specific` reduced to `{"severity": …, "informational": …}`; nil when it has
+    /// neither (or is not an object, which the schema does not allow but matching can do without).
     func decodeSeverityOnly(forKey key: Key) throws -> JSONValue? {
-        guard let severity = (try? decodeIfPresent(SeverityOnly.self, forKey: key))?.severity else { return nil }
-        return .object(["severity": .string(severity)])
+        guard let kept = try? decodeIfPresent(SeverityOnly.self, forKey: key) else { return nil }
+        var object: [String: JSONValue] = [:]
+        if let severity = kept.severity { object["severity"] = .string(severity) }
+        if let informational = kept.informational { object["informational"] = .string(informational) }
+        return object.isEmpty ? nil : .object(object)
     }
 }
 

@@ -42,21 +42,28 @@ public enum AdvisoryMatcher {
     static func match(
         _ packages: [Package], database: AdvisoryDatabase, comparison: VersionComparison
     ) throws -> [VulnerabilityMatch] {
-        // A lockfile set often pins the same package@version many times: evaluate each once.
+        // A lockfile set often pins the same package@version many times: evaluate each once, with
+        // the first such package standing for the others.
         var queries: [Query] = []
+        var representatives: [Int] = []
         var queryOf: [Query: Int] = [:]
-        let packageQuery = packages.map { package in
+        var packageQuery: [Int] = []
+        packageQuery.reserveCapacity(packages.count)
+        for (index, package) in packages.enumerated() {
             let query = Query(
                 key: PackageKey(ecosystem: package.ecosystem.rawValue, name: package.name),
                 ecosystem: package.ecosystem, version: package.version
             )
-            if let index = queryOf[query] { return index }
+            if let existing = queryOf[query] {
+                packageQuery.append(existing)
+                continue
+            }
             queryOf[query] = queries.count
+            packageQuery.append(queries.count)
             queries.append(query)
-            return queries.count - 1
+            representatives.append(index)
         }
 
-        let t0 = ContinuousClock.now
         // Every record any query needs, decoded once.
         let locationsPerQuery = try database.locations(for: queries.map(\.key))
         var slotOf: [RecordLocation: Int] = [:]
@@ -69,18 +76,16 @@ public enum AdvisoryMatcher {
                 return unique.count - 1
             }
         }
-        let t1 = ContinuousClock.now
         let records = try database.records(at: unique, matchingOnly: true)
-        let t2 = ContinuousClock.now
-        defer { print("TIMING lookup \(t1 - t0) decode \(t2 - t1) (\(unique.count)) evaluate \(ContinuousClock.now - t2)") }
-        let allQueries = queries
+        let (allQueries, firsts) = (queries, representatives)
 
         let results = Mutex([[VulnerabilityMatch]](repeating: [], count: queries.count))
         let chunk = 64
         DispatchQueue.concurrentPerform(iterations: (allQueries.count + chunk - 1) / chunk) { part in
             let range = part * chunk..<min((part + 1) * chunk, allQueries.count)
             let found = range.map { index in
-                evaluate(allQueries[index], records: slotsPerQuery[index].map { records[$0] }, comparison: comparison)
+                evaluate(packages[firsts[index]], key: allQueries[index].key,
+                         records: slotsPerQuery[index].map { records[$0] }, comparison: comparison)
             }
             results.withLock { slots in
                 for (offset, matches) in found.enumerated() { slots[range.lowerBound + offset] = matches }
@@ -102,22 +107,22 @@ public enum AdvisoryMatcher {
         var version: String
     }
 
-    /// The matches of one package@version among the records its name points to. The returned
-    /// matches carry a placeholder package; the caller fills in each real one.
-    private static func evaluate(_ query: Query, records: [Advisory], comparison: VersionComparison) -> [VulnerabilityMatch] {
-        let order = VersionRules(ecosystem: query.ecosystem, comparison: comparison)
+    /// The matches of one package among the records its name points to.
+    private static func evaluate(
+        _ package: Package, key: PackageKey, records: [Advisory], comparison: VersionComparison
+    ) -> [VulnerabilityMatch] {
+        let order = VersionRules(ecosystem: package.ecosystem, comparison: comparison)
         var hits: [Hit] = []
         for record in records where !record.isWithdrawn {
             let affected = record.affected.filter { entry in
-                PackageKey.ecosystem(entry.package.ecosystem, appliesTo: query.ecosystem)
-                    && PackageKey(ecosystem: entry.package.ecosystem, name: entry.package.name) == query.key
-                    && order.isAffected(query.version, entry)
+                PackageKey.ecosystem(entry.package.ecosystem, appliesTo: package.ecosystem)
+                    && PackageKey(ecosystem: entry.package.ecosystem, name: entry.package.name) == key
+                    && order.isAffected(package.version, entry)
             }
             if !affected.isEmpty { hits.append(Hit(record: record, affected: affected)) }
         }
-        let placeholder = Package(ecosystem: query.ecosystem, name: query.key.name, version: query.version, purl: "")
         return mergeAliases(hits)
-            .map { makeMatch($0, package: placeholder, order: order) }
+            .map { makeMatch($0, package: package, order: order) }
             .sorted { ($0.severity, $1.id) > ($1.severity, $0.id) }
     }
 
@@ -213,7 +218,8 @@ public enum AdvisoryMatcher {
     /// affected entries): v4.0 over v3.1 over v3.0, the higher score among vectors of one
     /// version. Without a usable vector, the databases' own rating (GitHub's
     /// `database_specific.severity`, Ubuntu's severity type), the highest in the group; failing
-    /// that, medium.
+    /// that, low for RustSec's informational notices (an unmaintained or unsound crate is not a
+    /// known exploit) and medium for the rest.
     static func severity(of group: [Hit]) -> (severity: Severity, score: Double?, vector: String?) {
         let scores = group.flatMap { hit in hit.record.severity + hit.affected.flatMap(\.severity) }
         var best: (version: CVSS.Version, score: Double, vector: String)?
@@ -236,35 +242,37 @@ public enum AdvisoryMatcher {
             default: nil
             }
         }
-        return (rated.max() ?? .medium, nil, nil)
+        if let rating = rated.max() { return (rating, nil, nil) }
+        let informational = group.allSatisfy { hit in
+            hit.affected.contains { $0.databaseSpecific?["informational"]?.stringValue != nil }
+        }
+        return (informational ? .low : .medium, nil, nil)
     }
 
     /// The text with whitespace runs collapsed to one space, cut at a word boundary with an
-    /// ellipsis past `limit` characters. Reads only as much of the text as it keeps: details run
-    /// to kilobytes and every match needs one.
+    /// ellipsis past about `limit` characters (UTF-8 bytes). Works on bytes and reads only as
+    /// much of the text as it keeps: details run to kilobytes and every match needs one.
     static func excerpt(_ text: String, limit: Int) -> String {
-        var out = ""
-        var count = 0
+        var out: [UInt8] = []
+        out.reserveCapacity(min(text.utf8.count, limit + 1))
         var pendingSpace = false
-        for character in text {
-            if character.isWhitespace {
-                pendingSpace = count > 0
+        for byte in text.utf8 {
+            if byte == 32 || (9...13).contains(byte) {
+                pendingSpace = !out.isEmpty
                 continue
             }
-            if pendingSpace {
-                out.append(" ")
-                count += 1
-            }
+            if pendingSpace { out.append(32) }
             pendingSpace = false
-            out.append(character)
-            count += 1
-            if count > limit {
-                let cut = out.prefix(limit)
-                let end = cut.lastIndex(of: " ") ?? cut.endIndex
-                return cut[..<end].trimmingCharacters(in: .punctuationCharacters.union(.whitespaces)) + "…"
+            out.append(byte)
+            if out.count > limit {
+                var end = out[..<limit].lastIndex(of: 32) ?? limit
+                // Never inside a multi-byte character.
+                while end > 0, out[end] & 0xC0 == 0x80 { end -= 1 }
+                return String(decoding: out[..<end], as: UTF8.self)
+                    .trimmingCharacters(in: .punctuationCharacters.union(.whitespaces)) + "…"
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

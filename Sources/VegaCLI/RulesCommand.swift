@@ -21,7 +21,11 @@ struct RulesCommand: AsyncParsableCommand {
 
         func run() async throws {
             let config = try config.map(ScanConfig.load) ?? ScanConfig()
-            let rules = try EngineRegistry.make(EngineRegistry.available, config: config, maxFileSize: Scanner.defaultMaxFileSize)
+            // The deps engine's rules are advisories, known only per scan: nothing of it is listed here.
+            let rules = try EngineRegistry.make(
+                EngineRegistry.available, config: config, maxFileSize: Scanner.defaultMaxFileSize,
+                dataDirectory: DataDirectory.resolve(nil)
+            )
                 .flatMap(\.rules)
                 .sorted { $0.id < $1.id }
             if json {
@@ -37,7 +41,7 @@ struct RulesCommand: AsyncParsableCommand {
                 print(rule.id.padding(toLength: idWidth, withPad: " ", startingAt: 0) + "  "
                     + rule.severity.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0) + "  " + rule.description)
             }
-            print("\(rules.count) rules")
+            print("\(rules.count) rules; vulnerable dependencies are reported under their advisory ids (see `vega db status`)")
         }
     }
 }

@@ -33,9 +33,7 @@ struct SBOMCommand: AsyncParsableCommand {
         let interrupts = Terminal.onInterrupt { scan.cancel() }
         defer { interrupts.forEach { $0.cancel() } }
         let inventory = try await scan.value
-        for warning in inventory.warnings {
-            Terminal.writeError("vega: warning: \(warning.path)\(warning.line.map { ":\($0)" } ?? ""): \(warning.message)")
-        }
+        Terminal.printWarnings(inventory.warnings)
         let input = SBOMInput(
             name: inventory.source, graphs: inventory.graphs, toolVersion: VegaVersion.current,
             timestamp: ISO8601DateFormatter().string(from: Date())

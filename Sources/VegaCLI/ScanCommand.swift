@@ -56,6 +56,9 @@ struct ScanCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-progress"), help: "Never draw progress on standard error.")
     var noProgress = false
 
+    @Option(name: .customLong("data-dir"), help: "Vega's data folder, which holds the advisory database (default: $VEGA_DATA_DIR, else ./vega-data).")
+    var dataDirectory: String?
+
     func validate() throws {
         if let maxFileSize, ByteSize(parsing: maxFileSize) == nil {
             throw ValidationError("--max-file-size '\(maxFileSize)' is not a size such as 512KB or 10MB")
@@ -73,7 +76,7 @@ struct ScanCommand: AsyncParsableCommand {
         let request = ScanRequest(
             source: source, configPath: config, engines: engines.map(engineList),
             maxFileSize: maxFileSize.flatMap { ByteSize(parsing: $0)?.bytes }, excludes: excludes,
-            history: history, baselinePath: baseline, cloneTimeout: .seconds(cloneTimeout)
+            history: history, baselinePath: baseline, cloneTimeout: .seconds(cloneTimeout), dataDirectory: dataDirectory
         )
         let progress = (!noProgress && Terminal.stderrIsTTY) ? ProgressLine() : nil
         let scan = Task { try await Scanner.run(request) { event in progress?.update(event) } }
@@ -99,8 +102,9 @@ struct ScanCommand: AsyncParsableCommand {
             data = Data(TableReport.render(outcome.report, color: colour, width: Terminal.width).utf8)
         }
         try Self.emit(data, to: output)
-        for warning in outcome.report.warnings {
-            Terminal.writeError("vega: warning: \(warning.path)\(warning.line.map { ":\($0)" } ?? ""): \(warning.message)")
+        Terminal.printWarnings(outcome.report.warnings)
+        for note in outcome.report.engines.flatMap({ $0.coverage.notes ?? [] }) {
+            Terminal.writeError("vega: note: \(note)")
         }
 
         let threshold = failOn ?? outcome.config.failOn ?? .high

@@ -30,6 +30,13 @@ enum Terminal {
     static func writeError(_ text: some StringProtocol) {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
+
+    /// Inputs a command could not read in full, one `path:line: message` line each.
+    static func printWarnings(_ warnings: [ScanWarning]) {
+        for warning in warnings {
+            writeError("vega: warning: \(warning.path)\(warning.line.map { ":\($0)" } ?? ""): \(warning.message)")
+        }
+    }
 }
 
 /// A one-line progress display on stderr (files, MB, MB/s), redrawn at most ten times a

@@ -39,8 +39,8 @@ struct PolicyFailure: Error {}
 struct Vega: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vega",
-        abstract: "Vega finds hard-coded secrets (and soon vulnerable dependencies and insecure code) in a repository.",
+        abstract: "Vega finds hard-coded secrets and vulnerable dependencies in a repository, offline.",
         version: VegaVersion.current,
-        subcommands: [ScanCommand.self, SBOMCommand.self, RulesCommand.self, BenchCommand.self]
+        subcommands: [ScanCommand.self, SBOMCommand.self, DatabaseCommand.self, RulesCommand.self, BenchCommand.self]
     )
 }

@@ -14,8 +14,10 @@ public enum DependencyInventory {
         public var bytesRead: Int
     }
 
+    /// `root` is the scanned tree: files a lockfile refers to (a requirements file's `-r`,
+    /// a Maven parent POM) are read from inside it only.
     public static func collect(
-        _ files: [SourceFile], maxFileSize: Int, cancel: CancellationFlag = CancellationFlag()
+        _ files: [SourceFile], root: String, maxFileSize: Int, cancel: CancellationFlag = CancellationFlag()
     ) -> Result {
         let candidates: [(SourceFile, any LockfileParser)] = files.compactMap { file in
             Lockfiles.parser(for: file.path).map { (file, $0) }
@@ -26,7 +28,9 @@ public enum DependencyInventory {
             while true {
                 let index = next.add(1, ordering: .relaxed).oldValue
                 guard index < candidates.count, !cancel.isCancelled else { break }
-                let slot = parse(candidates[index].0, with: candidates[index].1, maxFileSize: maxFileSize)
+                let slot = LockfileFiles.$root.withValue(root) {
+                    parse(candidates[index].0, with: candidates[index].1, maxFileSize: maxFileSize)
+                }
                 slots.withLock { $0[index] = slot }
             }
         }

@@ -25,10 +25,11 @@ public struct Detection: Sendable {
     public var snippet: String
     public var identity: String
     public var commit: CommitInfo?
+    public var vulnerability: Vulnerability?
 
     public init(
         rule: RuleDescriptor, message: String, location: Location, snippet: String,
-        identity: String, commit: CommitInfo? = nil
+        identity: String, commit: CommitInfo? = nil, vulnerability: Vulnerability? = nil
     ) {
         self.rule = rule
         self.message = message
@@ -36,6 +37,7 @@ public struct Detection: Sendable {
         self.snippet = snippet
         self.identity = identity
         self.commit = commit
+        self.vulnerability = vulnerability
     }
 }
 
@@ -53,11 +55,13 @@ public struct Finding: Codable, Sendable, Hashable {
     /// Stable across re-scans and line shifts; see `Fingerprint`.
     public var fingerprint: String
     public var commit: CommitInfo?
+    /// The vulnerable package and its fix (dependency findings only).
+    public var vulnerability: Vulnerability?
 
     public init(
         ruleId: String, title: String, severity: Severity, cwe: String?, message: String,
         location: Location, snippet: String, engine: String, fingerprint: String,
-        commit: CommitInfo? = nil
+        commit: CommitInfo? = nil, vulnerability: Vulnerability? = nil
     ) {
         self.ruleId = ruleId
         self.title = title
@@ -69,5 +73,37 @@ public struct Finding: Codable, Sendable, Hashable {
         self.engine = engine
         self.fingerprint = fingerprint
         self.commit = commit
+        self.vulnerability = vulnerability
+    }
+}
+
+/// A known vulnerability in an installed package: what a dependency finding is about, in
+/// fields a tool can act on (upgrade to `fixedVersion`) rather than prose.
+public struct Vulnerability: Codable, Sendable, Hashable {
+    public var ecosystem: Ecosystem
+    public var package: String
+    public var installedVersion: String
+    public var purl: String
+    /// Every id the vulnerability is known by; the first is the one shown (a CVE when there is one).
+    public var ids: [String]
+    /// The smallest fixed version above the installed one, when the advisory names one.
+    public var fixedVersion: String?
+    public var cvssScore: Double?
+    public var cvssVector: String?
+    public var references: [String]
+
+    public init(
+        ecosystem: Ecosystem, package: String, installedVersion: String, purl: String, ids: [String],
+        fixedVersion: String?, cvssScore: Double?, cvssVector: String?, references: [String]
+    ) {
+        self.ecosystem = ecosystem
+        self.package = package
+        self.installedVersion = installedVersion
+        self.purl = purl
+        self.ids = ids
+        self.fixedVersion = fixedVersion
+        self.cvssScore = cvssScore
+        self.cvssVector = cvssVector
+        self.references = references
     }
 }

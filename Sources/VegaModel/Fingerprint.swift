@@ -37,7 +37,7 @@ public enum Fingerprint {
                 ruleId: d.rule.id, title: d.rule.title, severity: d.rule.severity, cwe: d.rule.cwe,
                 message: d.message, location: d.location, snippet: d.snippet, engine: d.rule.engine,
                 fingerprint: compute(ruleId: d.rule.id, path: d.location.path, identity: d.identity, occurrence: occurrence),
-                commit: d.commit
+                commit: d.commit, vulnerability: d.vulnerability
             )
         }
     }

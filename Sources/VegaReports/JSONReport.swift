@@ -159,9 +159,10 @@ private struct FindingEntry: Encodable {
     let location: LocationEntry
     let snippet: String
     let commit: CommitInfo?
+    let vulnerability: VulnerabilityEntry?
 
     enum CodingKeys: String, CodingKey {
-        case fingerprint, ruleId = "rule_id", title, severity, cwe, message, engine, location, snippet, commit
+        case fingerprint, ruleId = "rule_id", title, severity, cwe, message, engine, location, snippet, commit, vulnerability
     }
 
     init(_ finding: Finding) {
@@ -175,9 +176,11 @@ private struct FindingEntry: Encodable {
         location = LocationEntry(finding.location)
         snippet = finding.snippet
         commit = finding.commit
+        vulnerability = finding.vulnerability.map(VulnerabilityEntry.init)
     }
 
-    // `cwe` is always written (null when absent); `commit` only for history findings.
+    // `cwe` is always written (null when absent); `commit` only for history findings,
+    // `vulnerability` only for dependency findings.
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(fingerprint, forKey: .fingerprint)
@@ -190,6 +193,51 @@ private struct FindingEntry: Encodable {
         try container.encode(location, forKey: .location)
         try container.encode(snippet, forKey: .snippet)
         try container.encodeIfPresent(commit, forKey: .commit)
+        try container.encodeIfPresent(vulnerability, forKey: .vulnerability)
+    }
+}
+
+/// A dependency finding's package and fix, snake_case like the rest of the report.
+struct VulnerabilityEntry: Encodable {
+    let ecosystem: String
+    let package: String
+    let installedVersion: String
+    let purl: String
+    let ids: [String]
+    let fixedVersion: String?
+    let cvssScore: Double?
+    let cvssVector: String?
+    let references: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case ecosystem, package, installedVersion = "installed_version", purl, ids, fixedVersion = "fixed_version",
+             cvssScore = "cvss_score", cvssVector = "cvss_vector", references
+    }
+
+    init(_ v: Vulnerability) {
+        ecosystem = v.ecosystem.rawValue
+        package = v.package
+        installedVersion = v.installedVersion
+        purl = v.purl
+        ids = v.ids
+        fixedVersion = v.fixedVersion
+        cvssScore = v.cvssScore
+        cvssVector = v.cvssVector
+        references = v.references
+    }
+
+    // Absent facts are written as null so consumers see every key.
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(ecosystem, forKey: .ecosystem)
+        try container.encode(package, forKey: .package)
+        try container.encode(installedVersion, forKey: .installedVersion)
+        try container.encode(purl, forKey: .purl)
+        try container.encode(ids, forKey: .ids)
+        try container.encode(fixedVersion, forKey: .fixedVersion)
+        try container.encode(cvssScore, forKey: .cvssScore)
+        try container.encode(cvssVector, forKey: .cvssVector)
+        try container.encode(references, forKey: .references)
     }
 }
 

@@ -257,7 +257,8 @@ private struct Result: Encodable {
         // GitHub matches alerts on `partialFingerprints`.
         partialFingerprints = [SARIFReport.fingerprintKey: finding.fingerprint]
         fingerprints = partialFingerprints
-        properties = finding.commit.map { ResultProperties(commit: $0) }
+        properties = finding.commit == nil && finding.vulnerability == nil
+            ? nil : ResultProperties(commit: finding.commit, vulnerability: finding.vulnerability.map(VulnerabilityEntry.init))
     }
 }
 
@@ -300,6 +301,7 @@ private struct Region: Encodable {
 }
 
 private struct ResultProperties: Encodable {
-    let commit: CommitInfo
+    let commit: CommitInfo?
+    let vulnerability: VulnerabilityEntry?
 }
 

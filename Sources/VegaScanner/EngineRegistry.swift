@@ -1,17 +1,22 @@
+import VegaDeps
 import VegaModel
 import VegaSecrets
 
 /// The one place that knows which engines exist. Adding an engine: its folder/target,
 /// plus a case here.
 public enum EngineRegistry {
-    public static let available = [RuleSet.engineID]
-    public static let defaults = [RuleSet.engineID]
+    public static let available = [RuleSet.engineID, DependencyEngine.engineID]
+    public static let defaults = available
 
-    public static func make(_ ids: [String], config: ScanConfig, maxFileSize: Int) throws -> [any ScanEngine] {
+    public static func make(
+        _ ids: [String], config: ScanConfig, maxFileSize: Int, dataDirectory: String
+    ) throws -> [any ScanEngine] {
         try ids.map { id in
             switch id {
             case RuleSet.engineID:
                 return SecretsEngine(ruleSet: try RuleSet.load(config: config.secrets ?? SecretsConfig()), maxFileSize: maxFileSize)
+            case DependencyEngine.engineID:
+                return DependencyEngine(advisoryDirectory: DataDirectory.advisories(in: dataDirectory), maxFileSize: maxFileSize)
             default:
                 throw ScanError("unknown engine '\(id)' (available: \(available.joined(separator: ", ")))")
             }

@@ -20,7 +20,9 @@ extension Scanner {
         let options = WalkOptions(maxFileSize: maxFileSize, excludes: (config.exclude ?? []) + request.excludes)
         let root = source.root
         let result = try await BlockingWork.cancellable { flag in
-            DependencyInventory.collect(try Walker.walk(root: root, options: options).files, maxFileSize: maxFileSize, cancel: flag)
+            DependencyInventory.collect(
+                try Walker.walk(root: root, options: options).files, root: root, maxFileSize: maxFileSize, cancel: flag
+            )
         }
         return InventoryOutcome(
             source: source.isTemporary ? source.display : source.root,

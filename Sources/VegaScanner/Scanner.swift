@@ -14,11 +14,13 @@ public struct ScanRequest: Sendable {
     public var history: Bool
     public var baselinePath: String?
     public var cloneTimeout: Duration
+    /// Vega's data folder (the advisory database lives there); nil resolves as `DataDirectory` says.
+    public var dataDirectory: String?
 
     public init(
         source: String = ".", configPath: String? = nil, engines: [String]? = nil, maxFileSize: Int? = nil,
         excludes: [String] = [], history: Bool = false, baselinePath: String? = nil,
-        cloneTimeout: Duration = .seconds(300)
+        cloneTimeout: Duration = .seconds(300), dataDirectory: String? = nil
     ) {
         self.source = source
         self.configPath = configPath
@@ -28,6 +30,7 @@ public struct ScanRequest: Sendable {
         self.history = history
         self.baselinePath = baselinePath
         self.cloneTimeout = cloneTimeout
+        self.dataDirectory = dataDirectory
     }
 }
 
@@ -57,7 +60,9 @@ public enum Scanner {
         let engineIDs = request.engines ?? config.engines ?? EngineRegistry.defaults
         guard !engineIDs.isEmpty else { throw ScanError("no engines selected") }
         let maxFileSize = request.maxFileSize ?? config.maxFileSize?.bytes ?? defaultMaxFileSize
-        let engines = try EngineRegistry.make(engineIDs, config: config, maxFileSize: maxFileSize)
+        let engines = try EngineRegistry.make(
+            engineIDs, config: config, maxFileSize: maxFileSize, dataDirectory: DataDirectory.resolve(request.dataDirectory)
+        )
 
         // A history scan reads commits, not the working tree.
         let walkOptions = WalkOptions(maxFileSize: maxFileSize, excludes: (config.exclude ?? []) + request.excludes)

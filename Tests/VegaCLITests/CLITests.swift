@@ -15,7 +15,7 @@ func vegaPath() throws -> String {
 }
 
 /// Runs `vega` as a user would.
-private func vega(_ arguments: String..., environment: [String: String] = [:]) throws -> Run.Result {
+func vega(_ arguments: String..., environment: [String: String] = [:]) throws -> Run.Result {
     try Run.command(try vegaPath(), arguments, environment: environment)
 }
 

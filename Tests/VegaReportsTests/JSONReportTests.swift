@@ -6,7 +6,7 @@ import VegaReports
 @Suite struct JSONReportTests {
     static let schema = "docs/schemas/vega-report-v1.schema.json"
 
-    @Test(arguments: [Fixture.report(), Fixture.empty])
+    @Test(arguments: [Fixture.report(), Fixture.withDependency, Fixture.empty])
     func validatesAgainstPublishedSchema(report: ScanReport) throws {
         let result = try validate(try JSONReport.encode(report), against: Self.schema)
         #expect(result.status == 0, "\(result.output)")
@@ -87,5 +87,26 @@ import VegaReports
         #expect(text.hasPrefix("{\n  \"$schema\""))
         #expect(text.hasSuffix("}\n"))
         #expect(!text.contains("ruleId") && !text.contains("startLine"))
+    }
+}
+
+@Suite struct DependencyFindingReportTests {
+    @Test func jsonAndSARIFCarryThePackageAndItsFix() throws {
+        let report = Fixture.withDependency
+        let json = try #require(try JSONSerialization.jsonObject(with: JSONReport.encode(report)) as? [String: Any])
+        let findings = try #require(json["findings"] as? [[String: Any]])
+        let dependency = try #require(findings.first { $0["engine"] as? String == "deps" })
+        let vulnerability = try #require(dependency["vulnerability"] as? [String: Any])
+        #expect(vulnerability["package"] as? String == "smallvec")
+        #expect(vulnerability["installed_version"] as? String == "1.6.0")
+        #expect(vulnerability["fixed_version"] as? String == "1.6.1")
+        #expect(vulnerability["ids"] as? [String] == ["CVE-2021-25900", "GHSA-43w2-9j62-hq99", "RUSTSEC-2021-0003"])
+        #expect(findings.filter { $0["vulnerability"] != nil }.count == 1, "only dependency findings carry one")
+
+        let sarif = try #require(try JSONSerialization.jsonObject(with: SARIFReport.encode(report)) as? [String: Any])
+        let results = try #require(((sarif["runs"] as? [[String: Any]])?.first?["results"]) as? [[String: Any]])
+        let result = try #require(results.first { $0["ruleId"] as? String == "CVE-2021-25900" })
+        let properties = try #require(result["properties"] as? [String: Any])
+        #expect((properties["vulnerability"] as? [String: Any])?["purl"] as? String == "pkg:cargo/smallvec@1.6.0")
     }
 }

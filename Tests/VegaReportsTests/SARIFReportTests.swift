@@ -7,7 +7,7 @@ import VegaReports
     /// The official OASIS schema, kept outside the repository next to it.
     static let schema = "../shared/formats/sarif-schema-2.1.0.json"
 
-    @Test(arguments: [Fixture.report(), Fixture.empty])
+    @Test(arguments: [Fixture.report(), Fixture.withDependency, Fixture.empty])
     func validatesAgainstOfficialSchema(report: ScanReport) throws {
         let result = try validate(try SARIFReport.encode(report), against: Self.schema)
         #expect(result.status == 0, "\(result.output)")

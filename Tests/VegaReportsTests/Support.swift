@@ -4,7 +4,8 @@ import Testing
 import VegaModel
 
 /// Reports the tests share: every field filled in, paths that need URI encoding, a
-/// history finding, a rule without a CWE, and a finding whose rule is not listed.
+/// history finding, a rule without a CWE, a dependency finding, and a finding whose rule is
+/// not listed.
 enum Fixture {
     static let secretRule = RuleDescriptor(
         id: "aws-access-token", title: "AWS access key ID", description: "An AWS access key ID was found.",
@@ -24,13 +25,25 @@ enum Fixture {
         severity: .info, cwe: nil, engine: "secrets", help: "Resolve it."
     )
 
+    static let advisoryRule = RuleDescriptor(
+        id: "CVE-2021-25900", title: "Buffer overflow in SmallVec::insert_many", description: "Buffer overflow in SmallVec::insert_many",
+        severity: .critical, cwe: "CWE-1395", engine: "deps", help: "Upgrade smallvec to 1.6.1.",
+        tags: ["dependency", "vulnerability", "crates.io"]
+    )
+    static let vulnerability = Vulnerability(
+        ecosystem: .cratesIO, package: "smallvec", installedVersion: "1.6.0", purl: "pkg:cargo/smallvec@1.6.0",
+        ids: ["CVE-2021-25900", "GHSA-43w2-9j62-hq99", "RUSTSEC-2021-0003"], fixedVersion: "1.6.1", cvssScore: 9.8,
+        cvssVector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", references: ["https://rustsec.org/advisories/RUSTSEC-2021-0003"]
+    )
+
     static let commit = CommitInfo(
         sha: "4b825dc642cb6eb9a060e54bf8d69288fbee4904", author: "Zoë Müller", email: "zoe@example.com",
         date: "2024-03-01T09:30:00Z"
     )
 
     static func finding(
-        _ rule: RuleDescriptor, _ path: String, line: Int, snippet: String, commit: CommitInfo? = nil, occurrence: Int = 0
+        _ rule: RuleDescriptor, _ path: String, line: Int, snippet: String, commit: CommitInfo? = nil, occurrence: Int = 0,
+        vulnerability: Vulnerability? = nil
     ) -> Finding {
         Finding(
             ruleId: rule.id, title: rule.title, severity: rule.severity, cwe: rule.cwe,
@@ -38,7 +51,7 @@ enum Fixture {
             location: Location(path: path, startLine: line, startColumn: 5, endLine: line, endColumn: 24),
             snippet: snippet, engine: rule.engine,
             fingerprint: Fingerprint.compute(ruleId: rule.id, path: path, identity: snippet, occurrence: occurrence),
-            commit: commit
+            commit: commit, vulnerability: vulnerability
         )
     }
 
@@ -70,6 +83,15 @@ enum Fixture {
                 ),
             ],
             rules: rules.sorted { $0.id < $1.id }, findings: findings, suppressedByBaseline: suppressed
+        )
+    }
+
+    /// The full report plus a dependency finding (engine "deps", with its `vulnerability`).
+    static var withDependency: ScanReport {
+        report(
+            findings: (findings + [finding(advisoryRule, "rust/Cargo.lock", line: 4, snippet: "smallvec@1.6.0", vulnerability: vulnerability)])
+                .sorted { $0.location < $1.location },
+            rules: [secretRule, genericRule, infoRule, noteRule, advisoryRule]
         )
     }
 

@@ -23,7 +23,7 @@ import VegaTestSupport
         #expect(aws.location.startLine == 4)
         #expect(aws.engine == "secrets")
         #expect(aws.severity >= .high)
-        #expect(report.engines.first?.coverage.filesScanned == 5)
+        #expect(report.engines.first { $0.engine == "secrets" }?.coverage.filesScanned == 5)
         for encoded in [try JSONReport.encode(report), try SARIFReport.encode(report)] {
             let text = String(decoding: encoded, as: UTF8.self)
             for secret in PlantedSecrets.all { #expect(!text.contains(secret), "a full secret leaked into a report") }
@@ -125,12 +125,12 @@ import VegaTestSupport
         let commit = try #require(finding.commit)
         #expect(commit.sha == (try repo.git("rev-parse", "HEAD~1").trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(commit.author == "Test Dev" && commit.email == "dev@example.test")
-        #expect(history.engines.first?.coverage.commitsScanned == 3)
+        #expect(history.engines.first { $0.engine == "secrets" }?.coverage.commitsScanned == 3)
 
         // A git URL is cloned with its whole history for a history scan.
         let cloned = try await Scanner.run(ScanRequest(source: "file://" + repo.path, history: true)).report
         #expect(cloned.findings.map(\.fingerprint) == history.findings.map(\.fingerprint))
-        #expect(cloned.engines.first?.coverage.commitsScanned == 3)
+        #expect(cloned.engines.first { $0.engine == "secrets" }?.coverage.commitsScanned == 3)
     }
 
     @Test func cancellationStopsTheScan() async throws {

@@ -16,10 +16,17 @@ public struct LockfileFiles: Sendable {
     /// `LockfileFiles.$root.withValue(root) { try parser.parse(bytes, path: relativePath) }`.
     @TaskLocal public static var root: String? = nil
 
-    /// Reads from disk, relative paths from `root`.
+    /// Reads from disk. With a `root` bound, a reference never leaves the scanned tree: an
+    /// untrusted repository's `-r /etc/passwd`, `../../secret` or a symlink pointing out
+    /// reads nothing, as if the file were missing.
     public static let disk = LockfileFiles { path in
-        let full = path.hasPrefix("/") ? path : root.map { LockfilePath.join($0, path) } ?? path
-        return FileManager.default.contents(atPath: full).map { [UInt8]($0) }
+        guard let root else { return FileManager.default.contents(atPath: path).map { [UInt8]($0) } }
+        let relative = LockfilePath.normalize(path)
+        guard !relative.hasPrefix("/"), relative != "..", !relative.hasPrefix("../") else { return nil }
+        let realRoot = URL(fileURLWithPath: root).resolvingSymlinksInPath().path
+        let real = URL(fileURLWithPath: LockfilePath.join(realRoot, relative)).resolvingSymlinksInPath().path
+        guard real.hasPrefix(realRoot == "/" ? "/" : realRoot + "/") else { return nil }
+        return FileManager.default.contents(atPath: real).map { [UInt8]($0) }
     }
 }
 
