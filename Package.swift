@@ -56,7 +56,7 @@ let package = Package(
         .target(
             name: "VegaCLI",
             dependencies: [
-                "VegaModel", "VegaWorkspace", "VegaSecrets", "VegaReports", "VegaScanner", "VegaAdvisories",
+                "VegaModel", "VegaWorkspace", "VegaSecrets", "VegaReports", "VegaScanner", "VegaAdvisories", "VegaLockfiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -60,6 +60,18 @@ public final class AdvisoryDatabase: Sendable {
         return try records(at: locations(for: [key])[0], matchingOnly: false)
     }
 
+    /// Every package name with a record in an ecosystem (as the index stores them: normalised
+    /// the registry's way), sorted.
+    public func packageNames(ecosystem: String) throws -> [String] {
+        try cache.withLock { cache in
+            guard let file = cache.state?.indexes[ecosystem] else { return [] }
+            if cache.indexes[ecosystem] == nil {
+                cache.indexes[ecosystem] = try NameIndex.load(path: (directory as NSString).appendingPathComponent(file))
+            }
+            return cache.indexes[ecosystem]!.locations.keys.sorted()
+        }
+    }
+
     /// The record locations for each key, in order.
     func locations(for keys: [PackageKey]) throws -> [[RecordLocation]] {
         try cache.withLock { cache in

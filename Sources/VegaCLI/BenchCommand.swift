@@ -7,7 +7,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Vega on real code.",
-        subcommands: [Scan.self]
+        subcommands: [Scan.self, Deps.self]
     )
 
     struct Scan: AsyncParsableCommand {
@@ -44,7 +44,7 @@ struct BenchCommand: AsyncParsableCommand {
             guard let best else { return }
             let files = best.report.engines.map(\.coverage.filesScanned).max() ?? 0
             let megabytes = Double(best.report.engines.map(\.coverage.bytesScanned).max() ?? 0) / 1_048_576
-            let peak = peakResidentMegabytes()
+            let peak = BenchCommand.peakResidentMegabytes()
             if json {
                 let object: [String: Any] = [
                     "path": path, "files": files, "megabytes": megabytes, "seconds": best.seconds,
@@ -60,12 +60,12 @@ struct BenchCommand: AsyncParsableCommand {
                 ))
             }
         }
+    }
 
-        /// Linux reports ru_maxrss in KiB: the high-water mark of the whole process.
-        private func peakResidentMegabytes() -> Double {
-            var usage = rusage()
-            getrusage(RUSAGE_SELF.rawValue, &usage)
-            return Double(usage.ru_maxrss) / 1024
-        }
+    /// Linux reports ru_maxrss in KiB: the high-water mark of the whole process.
+    static func peakResidentMegabytes() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) / 1024
     }
 }

@@ -2,12 +2,12 @@ import Foundation
 import Glibc
 import Synchronization
 
-/// A child process (git) with an empty stdin and stdout/stderr piped back.
+/// A child process (git, a benchmark's peer tool) with an empty stdin and stdout/stderr piped back.
 ///
 /// It runs in a session of its own: with no controlling terminal neither git nor ssh can
 /// stop to prompt for a password, and the whole group (git plus the remote helpers and
 /// ssh it starts) can be killed at once on a timeout or cancellation.
-final class Subprocess: Sendable {
+public final class Subprocess: Sendable {
     let pid: pid_t
     private let stdoutFD: Int32
     private let stderrFD: Int32
@@ -15,12 +15,12 @@ final class Subprocess: Sendable {
     /// so nothing may be killed under that id any more.
     private let reaped = Mutex(false)
 
-    enum Outcome: Sendable, Equatable, CustomStringConvertible {
+    public enum Outcome: Sendable, Equatable, CustomStringConvertible {
         case exited(Int32)
         case signalled(Int32)
         case timedOut
 
-        var description: String {
+        public var description: String {
             switch self {
             case .exited(let code): "exit status \(code)"
             case .signalled(let signal): "killed by signal \(signal)"
@@ -29,10 +29,10 @@ final class Subprocess: Sendable {
         }
     }
 
-    struct Completion: Sendable {
-        let outcome: Outcome
+    public struct Completion: Sendable {
+        public let outcome: Outcome
         /// Trimmed; at most the first `stderrLimit` bytes.
-        let stderr: String
+        public let stderr: String
     }
 
     static let stderrLimit = 64 * 1024
@@ -46,7 +46,7 @@ final class Subprocess: Sendable {
 
     /// Starts `arguments[0]` (looked up on PATH) with the current environment, minus the
     /// repository variables, plus `environment`.
-    init(_ arguments: [String], environment: [String: String] = [:]) throws {
+    public init(_ arguments: [String], environment: [String: String] = [:]) throws {
         // stdin is a pipe with no writer: the child reads end-of-file at once, which
         // does not depend on /dev/null being the device it should be.
         var pipes: [[Int32]] = []
@@ -121,7 +121,7 @@ final class Subprocess: Sendable {
     /// to exit. Past `deadline` the group is killed and the outcome is `timedOut`. If
     /// `onOutput` throws, the group is killed and the error rethrown once it has exited.
     /// Call once.
-    func communicate(
+    public func communicate(
         deadline: ContinuousClock.Instant? = nil, onOutput: (UnsafeRawBufferPointer) throws -> Void = { _ in }
     ) throws -> Completion {
         var polled = [pollfd(fd: stdoutFD, events: Int16(POLLIN), revents: 0),

@@ -63,4 +63,20 @@ import VegaTestSupport
         #expect(bare.status == 0)
         #expect(bare.stderr.contains("1 packages inventoried, none checked"))
     }
+
+    @Test func benchDepsMeasuresEveryStep() throws {
+        let fixtures = URL(fileURLWithPath: Self.advisories).deletingLastPathComponent().appendingPathComponent("fixtures").path
+        let run = try vega("bench", "deps", "--fixtures", fixtures, "--advisories", Self.advisories + "/rustsec.zip",
+                           "--packages", "300", "--runs", "1", "--json")
+        #expect(run.status == 0, "\(run.stderr)")
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let parsed = try #require(result["fixtures"] as? [String: Any])
+        #expect((parsed["files"] as? Int ?? 0) > 250, "every supported fixture is parsed")
+        let generated = try #require(result["generated"] as? [[String: Any]])
+        #expect(generated.map { $0["packages"] as? Int } == [300, 300, 301, 300], "go.mod adds the toolchain as stdlib")
+        let match = try #require(result["match"] as? [String: Any])
+        #expect(match["packages"] as? Int == 1201)
+        #expect((match["vulnerable_packages"] as? Int ?? 0) > 0, "real crate names at old versions are affected")
+        #expect((result["advisory_import"] as? [String: Any])?["records"] as? Int == 1206)
+    }
 }
