@@ -116,13 +116,14 @@ struct IgnoreCase: CustomTestStringConvertible, Sendable {
     }
 
     @Test func manyStarsStayFast() {
-        // Exponential backtracking would take far longer than the limit.
+        // Exponential backtracking would take far longer than the limit (which is loose:
+        // the suite runs on 2 shared cores).
         let glob = Glob(Array("*a*a*a*a*a*a*a*a*a*a*a*a*b".utf8)[...])!
         let text = Array(repeating: UInt8(ascii: "a"), count: 200)
         let clock = ContinuousClock()
         let elapsed = clock.measure {
             #expect(!text.withUnsafeBufferPointer { glob.matches($0) })
         }
-        #expect(elapsed < .seconds(2))
+        #expect(elapsed < .seconds(20))
     }
 }

@@ -73,7 +73,9 @@ import Testing
                 "https://127.0.0.1:\(server.port)/x.git", cloneTimeout: .milliseconds(500), temporaryParent: parent.path)
         }
         #expect(error?.description == "cloning https://127.0.0.1:\(server.port)/x.git timed out after 0.5s")
-        #expect(clock.now - start < .seconds(10))
+        // The server never answers, so without the timeout git would wait forever. The bound
+        // is loose on purpose: the whole suite runs in parallel on 2 shared cores.
+        #expect(clock.now - start < .seconds(60))
         #expect(try parent.contents().isEmpty)
     }
 
@@ -90,7 +92,8 @@ import Testing
         let start = clock.now
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
-        #expect(clock.now - start < .seconds(10))
+        // Well inside the 120 s clone timeout, loosely: the suite runs on 2 shared cores.
+        #expect(clock.now - start < .seconds(60))
         #expect(try parent.contents().isEmpty)
     }
 
