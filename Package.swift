@@ -49,6 +49,8 @@ let package = Package(
             name: "VegaAdvisories",
             dependencies: ["VegaModel", "VegaVersions", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
         ),
+        // The findings lifecycle across scans: states, dismissals, SLA. Pure rules; the store applies them.
+        .target(name: "VegaLifecycle", dependencies: ["VegaModel"]),
         .target(
             name: "VegaScanner",
             dependencies: ["VegaModel", "VegaWorkspace", "VegaSecrets", "VegaDeps", "VegaReports", .product(name: "Yams", package: "Yams")]
@@ -72,6 +74,7 @@ let package = Package(
         .testTarget(name: "VegaLockfilesTests", dependencies: ["VegaLockfiles"]),
         .testTarget(name: "VegaAdvisoriesTests", dependencies: ["VegaAdvisories", "VegaTestSupport"]),
         .testTarget(name: "VegaDepsTests", dependencies: ["VegaDeps", "VegaAdvisories", "VegaScanner", "VegaTestSupport"]),
+        .testTarget(name: "VegaLifecycleTests", dependencies: ["VegaLifecycle"]),
         .testTarget(name: "VegaScannerTests", dependencies: ["VegaScanner", "VegaReports", "VegaTestSupport"]),
         .testTarget(name: "VegaCLITests", dependencies: ["vega", "VegaTestSupport"]),
     ]
