@@ -13,6 +13,10 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
+        .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         // PCRE2 (Debian's libpcre2-dev): a JIT regex engine that accepts the gitleaks/RE2 rule syntax.
@@ -51,6 +55,18 @@ let package = Package(
         ),
         // The findings lifecycle across scans: states, dismissals, SLA. Pure rules; the store applies them.
         .target(name: "VegaLifecycle", dependencies: ["VegaModel"]),
+        // The one SQL layer over SQLite (embedded default) and PostgreSQL: migrations, tenant scoping, records.
+        .target(
+            name: "VegaStore",
+            dependencies: [
+                "VegaModel", "VegaLifecycle",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "PostgresKit", package: "postgres-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "VegaScanner",
             dependencies: ["VegaModel", "VegaWorkspace", "VegaSecrets", "VegaDeps", "VegaReports", .product(name: "Yams", package: "Yams")]
@@ -75,6 +91,7 @@ let package = Package(
         .testTarget(name: "VegaAdvisoriesTests", dependencies: ["VegaAdvisories", "VegaTestSupport"]),
         .testTarget(name: "VegaDepsTests", dependencies: ["VegaDeps", "VegaAdvisories", "VegaScanner", "VegaTestSupport"]),
         .testTarget(name: "VegaLifecycleTests", dependencies: ["VegaLifecycle"]),
+        .testTarget(name: "VegaStoreTests", dependencies: ["VegaStore", "VegaLifecycle", "VegaTestSupport"]),
         .testTarget(name: "VegaScannerTests", dependencies: ["VegaScanner", "VegaReports", "VegaTestSupport"]),
         .testTarget(name: "VegaCLITests", dependencies: ["vega", "VegaTestSupport"]),
     ]

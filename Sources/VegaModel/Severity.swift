@@ -2,7 +2,8 @@
 public enum Severity: String, Codable, Sendable, CaseIterable, Comparable {
     case info, low, medium, high, critical
 
-    private var rank: Int {
+    /// 0 (info) to 4 (critical): the order, as a number to store and sort on.
+    public var rank: Int {
         switch self {
         case .info: 0
         case .low: 1

@@ -1,0 +1,237 @@
+import Foundation
+import SQLKit
+
+/// One schema change. Migrations are numbered, run in order, and never edited once
+/// released: a change to the schema is a new migration.
+struct Migration: Sendable {
+    let version: Int
+    /// Why it exists, in one line (kept in `schema_migrations`).
+    let summary: String
+    /// Statements in the subset of SQL both SQLite and PostgreSQL accept. Times are
+    /// milliseconds since 1970 (BIGINT), identifiers are TEXT, structured values are JSON
+    /// in TEXT.
+    let statements: [String]
+}
+
+/// Applies the migrations a database has not run yet, each in its own transaction.
+public enum Migrator {
+    static let all: [Migration] = [
+        Migration(version: 1, summary: "tenants, people, keys, projects, repositories, scans, findings, components, audit log", statements: [
+            """
+            CREATE TABLE tenants (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE users (
+                id TEXT PRIMARY KEY,
+                tenant_id TEXT NOT NULL REFERENCES tenants(id),
+                email TEXT NOT NULL,
+                name TEXT NOT NULL,
+                role TEXT NOT NULL,
+                password_hash TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                UNIQUE (tenant_id, email)
+            )
+            """,
+            """
+            CREATE TABLE api_keys (
+                id TEXT PRIMARY KEY,
+                tenant_id TEXT NOT NULL REFERENCES tenants(id),
+                name TEXT NOT NULL,
+                prefix TEXT NOT NULL UNIQUE,
+                secret_hash TEXT NOT NULL,
+                role TEXT NOT NULL,
+                scopes TEXT NOT NULL,
+                created_by TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                expires_at BIGINT,
+                last_used_at BIGINT,
+                revoked_at BIGINT
+            )
+            """,
+            """
+            CREATE TABLE projects (
+                id TEXT PRIMARY KEY,
+                tenant_id TEXT NOT NULL REFERENCES tenants(id),
+                name TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                UNIQUE (tenant_id, name)
+            )
+            """,
+            """
+            CREATE TABLE repositories (
+                id TEXT PRIMARY KEY,
+                tenant_id TEXT NOT NULL REFERENCES tenants(id),
+                project_id TEXT NOT NULL REFERENCES projects(id),
+                url TEXT NOT NULL,
+                default_branch TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                UNIQUE (tenant_id, url)
+            )
+            """,
+            """
+            CREATE TABLE scans (
+                id TEXT PRIMARY KEY,
+                tenant_id TEXT NOT NULL REFERENCES tenants(id),
+                repository_id TEXT NOT NULL REFERENCES repositories(id),
+                ref TEXT NOT NULL,
+                commit_sha TEXT,
+                state TEXT NOT NULL,
+                completeness TEXT,
+                engines TEXT NOT NULL,
+                progress TEXT,
+                error TEXT,
+                queued_at BIGINT NOT NULL,
+                started_at BIGINT,
+                finished_at BIGINT
+            )
+            """,
+            "CREATE INDEX scans_by_repository ON scans (tenant_id, repository_id, queued_at)",
+            """
+            CREATE TABLE findings (
+                tenant_id TEXT NOT NULL REFERENCES tenants(id),
+                repository_id TEXT NOT NULL REFERENCES repositories(id),
+                fingerprint TEXT NOT NULL,
+                rule_id TEXT NOT NULL,
+                engine TEXT NOT NULL,
+                severity TEXT NOT NULL,
+                severity_rank BIGINT NOT NULL,
+                state TEXT NOT NULL,
+                path TEXT NOT NULL,
+                title TEXT NOT NULL,
+                first_seen_at BIGINT NOT NULL,
+                last_seen_at BIGINT NOT NULL,
+                sla_due_at BIGINT,
+                body TEXT NOT NULL,
+                PRIMARY KEY (repository_id, fingerprint)
+            )
+            """,
+            "CREATE INDEX findings_by_tenant ON findings (tenant_id, state, severity_rank, last_seen_at)",
+            """
+            CREATE TABLE finding_occurrences (
+                tenant_id TEXT NOT NULL REFERENCES tenants(id),
+                scan_id TEXT NOT NULL REFERENCES scans(id),
+                repository_id TEXT NOT NULL,
+                fingerprint TEXT NOT NULL,
+                path TEXT NOT NULL,
+                start_line BIGINT NOT NULL,
+                PRIMARY KEY (scan_id, fingerprint)
+            )
+            """,
+            """
+            CREATE TABLE events (
+                tenant_id TEXT NOT NULL REFERENCES tenants(id),
+                sequence BIGINT NOT NULL,
+                id TEXT NOT NULL UNIQUE,
+                at BIGINT NOT NULL,
+                actor TEXT NOT NULL,
+                action TEXT NOT NULL,
+                subject TEXT NOT NULL,
+                before_state TEXT,
+                after_state TEXT,
+                previous_hash TEXT NOT NULL,
+                hash TEXT NOT NULL,
+                PRIMARY KEY (tenant_id, sequence)
+            )
+            """,
+            """
+            CREATE TABLE artifacts (
+                id TEXT PRIMARY KEY,
+                tenant_id TEXT NOT NULL REFERENCES tenants(id),
+                scan_id TEXT NOT NULL REFERENCES scans(id),
+                kind TEXT NOT NULL,
+                location TEXT NOT NULL,
+                size BIGINT NOT NULL,
+                sha256 TEXT NOT NULL,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE sbom_components (
+                tenant_id TEXT NOT NULL REFERENCES tenants(id),
+                repository_id TEXT NOT NULL REFERENCES repositories(id),
+                scan_id TEXT NOT NULL REFERENCES scans(id),
+                lockfile TEXT NOT NULL,
+                ecosystem TEXT NOT NULL,
+                name TEXT NOT NULL,
+                version TEXT NOT NULL,
+                purl TEXT NOT NULL,
+                direct BIGINT,
+                PRIMARY KEY (repository_id, lockfile, ecosystem, name, version)
+            )
+            """,
+            "CREATE INDEX sbom_components_by_package ON sbom_components (tenant_id, ecosystem, name, version)",
+            """
+            CREATE TABLE usage_days (
+                tenant_id TEXT NOT NULL REFERENCES tenants(id),
+                day TEXT NOT NULL,
+                scans BIGINT NOT NULL,
+                files BIGINT NOT NULL,
+                bytes BIGINT NOT NULL,
+                PRIMARY KEY (tenant_id, day)
+            )
+            """,
+        ]),
+    ]
+
+    /// The highest version a database may be at for this build to use it.
+    public static var latestVersion: Int { all.map(\.version).max() ?? 0 }
+
+    /// Runs every migration newer than the database's version; returns the versions run.
+    /// Refuses a database newer than this build, which would misread it.
+    @discardableResult
+    public static func migrate(_ database: any StoreDatabase, now: Date = Date()) async throws -> [Int] {
+        try await database.transaction { db in
+            try await db.raw("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version BIGINT PRIMARY KEY, summary TEXT NOT NULL, applied_at BIGINT NOT NULL)
+                """).run()
+        }
+        let kind = database.kind
+        var applied: [Int] = []
+        for migration in all.sorted(by: { $0.version < $1.version }) {
+            // Each step re-reads the version inside its transaction, so two processes
+            // starting at once cannot both apply it.
+            let ran = try await database.transaction { db in
+                // SQLite's BEGIN IMMEDIATE already excludes other writers; PostgreSQL needs the lock.
+                if kind == .postgres { try await db.raw("LOCK TABLE schema_migrations IN EXCLUSIVE MODE").run() }
+                let current = try await currentVersion(db)
+                guard current < migration.version else { return false }
+                for statement in migration.statements { try await db.raw(SQLQueryString(statement)).run() }
+                try await db.raw("""
+                    INSERT INTO schema_migrations (version, summary, applied_at)
+                    VALUES (\(bind: migration.version), \(bind: migration.summary), \(bind: now.milliseconds))
+                    """).run()
+                return true
+            }
+            if ran { applied.append(migration.version) }
+        }
+        let version = try await database.withConnection { try await currentVersion($0) }
+        guard version <= latestVersion else {
+            throw StoreError("the database is at schema version \(version), newer than this Vega (\(latestVersion)); upgrade Vega")
+        }
+        return applied
+    }
+
+    public static func version(of database: any StoreDatabase) async throws -> Int {
+        try await database.withConnection { try await currentVersion($0) }
+    }
+
+    private static func currentVersion(_ db: any SQLDatabase) async throws -> Int {
+        guard let row = try await db.raw("SELECT MAX(version) AS version FROM schema_migrations").first(),
+              try !row.decodeNil(column: "version") else { return 0 }
+        return try row.decode(column: "version", as: Int.self)
+    }
+}
+
+extension Date {
+    /// Milliseconds since 1970: how the schema stores times.
+    var milliseconds: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
+
+    init(milliseconds: Int64) {
+        self.init(timeIntervalSince1970: Double(milliseconds) / 1000)
+    }
+}
