@@ -35,11 +35,13 @@ import VegaWorkspace
             "private key": ("id_rsa", "-----BEGIN OPENSSH PRIVATE KEY-----\n" + String(repeating: "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n", count: 6) + "-----END OPENSSH PRIVATE KEY-----\n"),
             "connection string": ("db.properties", "spring.datasource.url=postgresql://admin:c826Xq9Lm2Tz7Rb4@db.prod.internal:5432/orders\n"),
             "generic assignment": ("svc.ini", "[service]\napi_secret = gYWPnsuvBqbwq7sdTWx6uX9MGE2sNVbY\n"),
+            "Vega's own API key": ("ci.yml", "env:\n  VEGA_TOKEN: vega_vjASde5Kgy_NdHocfCBeqfLCd5MhpRRNdMNAdpcL7itBjKhMuL5\n"),
         ]
         let found = try await scan(Dictionary(uniqueKeysWithValues: cases.values.map { ($0.file, $0.text) }))
         for (family, sample) in cases {
             #expect(found.contains { $0.location.path == sample.file }, "no finding for \(family)")
         }
+        #expect(found.first { $0.location.path == "ci.yml" }?.rule.id == "vega-api-key")
     }
 
     @Test func classicFalsePositivesAreNotFindings() async throws {
