@@ -1,0 +1,125 @@
+import Foundation
+import SQLKit
+import VegaLifecycle
+import VegaModel
+
+/// Which findings to list; every field narrows.
+public struct FindingFilter: Sendable, Hashable {
+    public var repositoryID: String?
+    public var states: [FindingState]?
+    public var severities: [Severity]?
+    public var ruleID: String?
+    public var engine: String?
+    /// Matched, case-insensitively, against the title and the path.
+    public var text: String?
+
+    public init(
+        repositoryID: String? = nil, states: [FindingState]? = nil, severities: [Severity]? = nil, ruleID: String? = nil,
+        engine: String? = nil, text: String? = nil
+    ) {
+        self.repositoryID = repositoryID
+        self.states = states
+        self.severities = severities
+        self.ruleID = ruleID
+        self.engine = engine
+        self.text = text
+    }
+}
+
+/// A finding as lists show it: the tracked record and its repository.
+public struct ListedFinding: Sendable, Hashable {
+    public var repositoryID: String
+    public var tracked: TrackedFinding
+}
+
+/// One page of a list, and where the next one starts (nil on the last page).
+public struct Page<Item: Sendable>: Sendable {
+    public var items: [Item]
+    public var nextCursor: String?
+}
+
+extension Store {
+    /// Findings across the tenant, most severe first, then by repository and fingerprint.
+    /// Keyset pagination: `cursor` is opaque, and a page never repeats or skips a finding
+    /// whatever is inserted meanwhile.
+    public func findings(
+        matching filter: FindingFilter, after cursor: String? = nil, limit: Int = 100, in scope: TenantScope
+    ) async throws -> Page<ListedFinding> {
+        var condition: SQLQueryString = "1 = 1"
+        if let repository = filter.repositoryID { condition += " AND repository_id = \(bind: repository)" }
+        if let states = filter.states {
+            condition += states.isEmpty ? " AND 1 = 0" : " AND state IN (\(binds: states.map(\.rawValue)))"
+        }
+        if let severities = filter.severities {
+            condition += severities.isEmpty ? " AND 1 = 0" : " AND severity IN (\(binds: severities.map(\.rawValue)))"
+        }
+        if let rule = filter.ruleID { condition += " AND rule_id = \(bind: rule)" }
+        if let engine = filter.engine { condition += " AND engine = \(bind: engine)" }
+        if let text = filter.text, !text.isEmpty {
+            let pattern = "%" + text.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
+                .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
+            condition += " AND (LOWER(title) LIKE \(bind: pattern) ESCAPE '\\' OR LOWER(path) LIKE \(bind: pattern) ESCAPE '\\')"
+        }
+        if let cursor {
+            guard let position = Cursor(cursor) else { throw InvalidCursor() }
+            condition += """
+                 AND (severity_rank < \(bind: position.rank)
+                      OR (severity_rank = \(bind: position.rank) AND (repository_id > \(bind: position.repository)
+                          OR (repository_id = \(bind: position.repository) AND fingerprint > \(bind: position.fingerprint)))))
+                """
+        }
+        let size = max(1, min(limit, 1_000))
+        let matching = condition
+        let rows = try await database.withConnection { db in
+            try await ScopedSQL(db: db, scope: scope).select(
+                "repository_id, severity_rank, fingerprint, body", from: .findings, where: matching,
+                then: "ORDER BY severity_rank DESC, repository_id, fingerprint LIMIT \(literal: size + 1)"
+            )
+        }
+        let decoder = JSONDecoder()
+        var items: [ListedFinding] = []
+        for row in rows.prefix(size) {
+            let body = try row.decode(column: "body", as: String.self)
+            items.append(ListedFinding(
+                repositoryID: try row.decode(column: "repository_id", as: String.self),
+                tracked: try decoder.decode(TrackedFinding.self, from: Data(body.utf8))
+            ))
+        }
+        let next = rows.count > size ? items.last.map {
+            Cursor(rank: $0.tracked.finding.severity.rank, repository: $0.repositoryID, fingerprint: $0.tracked.fingerprint).encoded
+        } : nil
+        return Page(items: items, nextCursor: next)
+    }
+
+    /// A cursor that this store did not hand out.
+    public struct InvalidCursor: Error, CustomStringConvertible, Sendable {
+        public var description: String { "the cursor is not one this server returned" }
+    }
+}
+
+/// Where a page ended: the sort key of its last finding, base64url of "rank|repository|fingerprint".
+struct Cursor {
+    var rank: Int
+    var repository: String
+    var fingerprint: String
+
+    init(rank: Int, repository: String, fingerprint: String) {
+        self.rank = rank
+        self.repository = repository
+        self.fingerprint = fingerprint
+    }
+
+    init?(_ encoded: String) {
+        var base64 = encoded.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        guard let data = Data(base64Encoded: base64) else { return nil }
+        let parts = String(decoding: data, as: UTF8.self).split(separator: "|", omittingEmptySubsequences: false)
+        guard parts.count == 3, let rank = Int(parts[0]) else { return nil }
+        self.init(rank: rank, repository: String(parts[1]), fingerprint: String(parts[2]))
+    }
+
+    var encoded: String {
+        Data("\(rank)|\(repository)|\(fingerprint)".utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+}

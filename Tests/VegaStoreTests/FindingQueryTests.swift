@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+import VegaLifecycle
+import VegaModel
+@testable import VegaStore
+
+@Suite struct FindingQueryTests {
+    @Test(arguments: TestDatabase.all)
+    func listsFilterAndPageWithoutRepeatsOrGaps(_ kind: TestDatabase) async throws {
+        try await kind.withFresh { database in
+            try await Migrator.migrate(database)
+            let store = Store(database: database)
+            let scope = try await store.createTenant(name: "acme")
+            let project = try await store.createProject(name: "p", in: scope)
+            let severities: [Severity] = [.critical, .high, .medium, .low, .info]
+            var repositories: [String] = []
+            for r in 0..<2 {
+                let repository = try await store.createRepository(projectID: project, url: "https://git.example.com/r\(r).git",
+                                                                  defaultBranch: "main", in: scope)
+                repositories.append(repository)
+                let scan = try await store.createScan(repositoryID: repository, ref: "main", engines: ["secrets"], in: scope)
+                let findings = (0..<15).map { i in
+                    Finding(ruleId: i % 2 == 0 ? "aws-access-token" : "generic-api-key", title: "Key \(i) in r\(r)",
+                            severity: severities[i % 5], cwe: nil, message: "",
+                            location: Location(path: "src/file\(i).py", startLine: 1, startColumn: 1, endLine: 1, endColumn: 2),
+                            snippet: "", engine: "secrets", fingerprint: String(format: "fp-%02d", i))
+                }
+                try await store.record(ScanObservation(scanID: scan, branch: "main", completeness: .complete, at: Date(), findings: findings),
+                                       repositoryID: repository, in: scope)
+            }
+
+            var seen: [ListedFinding] = []
+            var cursor: String?
+            repeat {
+                let page = try await store.findings(matching: FindingFilter(), after: cursor, limit: 7, in: scope)
+                #expect(page.items.count <= 7)
+                seen += page.items
+                cursor = page.nextCursor
+            } while cursor != nil
+            #expect(seen.count == 30)
+            #expect(Set(seen.map { "\($0.repositoryID)/\($0.tracked.fingerprint)" }).count == 30)
+            let ranks = seen.map(\.tracked.finding.severity.rank)
+            #expect(ranks == ranks.sorted(by: >), "most severe first across pages")
+
+            let critical = try await store.findings(matching: FindingFilter(severities: [.critical]), in: scope)
+            #expect(critical.items.count == 6 && critical.nextCursor == nil)
+            let oneRepo = try await store.findings(matching: FindingFilter(repositoryID: repositories[1], ruleID: "aws-access-token"), in: scope)
+            #expect(oneRepo.items.count == 8 && oneRepo.items.allSatisfy { $0.repositoryID == repositories[1] })
+            let text = try await store.findings(matching: FindingFilter(repositoryID: repositories[0], text: "KEY 1"), in: scope)
+            #expect(Set(text.items.map(\.tracked.finding.title)) == ["Key 1 in r0", "Key 10 in r0", "Key 11 in r0", "Key 12 in r0",
+                                                                     "Key 13 in r0", "Key 14 in r0"])
+            let path = try await store.findings(matching: FindingFilter(text: "FILE3.py"), in: scope)
+            #expect(path.items.count == 2, "the path matches too, in both repositories")
+            let wildcard = try await store.findings(matching: FindingFilter(text: "%"), in: scope)
+            #expect(wildcard.items.isEmpty, "% is a literal, not a wildcard")
+            let none = try await store.findings(matching: FindingFilter(states: [.fixed]), in: scope)
+            #expect(none.items.isEmpty)
+            await #expect(throws: Store.InvalidCursor.self) {
+                try await store.findings(matching: FindingFilter(), after: "not-a-cursor!", in: scope)
+            }
+            let other = try await store.createTenant(name: "other")
+            #expect(try await store.findings(matching: FindingFilter(), in: other).items.isEmpty)
+        }
+    }
+}
