@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
         .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         // PCRE2 (Debian's libpcre2-dev): a JIT regex engine that accepts the gitleaks/RE2 rule syntax.
@@ -68,6 +69,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The HTTP API (/v1): routes, auth, problem+json, the OpenAPI document.
+        .target(
+            name: "VegaServer",
+            dependencies: [
+                "VegaModel", "VegaLifecycle", "VegaStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            resources: [.copy("Resources/openapi.json")]
+        ),
         .target(
             name: "VegaScanner",
             dependencies: ["VegaModel", "VegaWorkspace", "VegaSecrets", "VegaDeps", "VegaReports", .product(name: "Yams", package: "Yams")]
@@ -92,7 +102,17 @@ let package = Package(
         .testTarget(name: "VegaAdvisoriesTests", dependencies: ["VegaAdvisories", "VegaTestSupport"]),
         .testTarget(name: "VegaDepsTests", dependencies: ["VegaDeps", "VegaAdvisories", "VegaScanner", "VegaTestSupport"]),
         .testTarget(name: "VegaLifecycleTests", dependencies: ["VegaLifecycle"]),
-        .testTarget(name: "VegaStoreTests", dependencies: ["VegaStore", "VegaLifecycle", "VegaTestSupport"]),
+        // Fresh SQLite and PostgreSQL databases for the tests that need a store.
+        .target(
+            name: "VegaStoreTestSupport",
+            dependencies: ["VegaStore", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/VegaStoreTestSupport"
+        ),
+        .testTarget(name: "VegaStoreTests", dependencies: ["VegaStore", "VegaLifecycle", "VegaStoreTestSupport"]),
+        .testTarget(
+            name: "VegaServerTests",
+            dependencies: ["VegaServer", "VegaStore", "VegaStoreTestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")]
+        ),
         .testTarget(name: "VegaScannerTests", dependencies: ["VegaScanner", "VegaReports", "VegaTestSupport"]),
         .testTarget(name: "VegaCLITests", dependencies: ["vega", "VegaTestSupport"]),
     ]

@@ -30,6 +30,11 @@ public struct FindingFilter: Sendable, Hashable {
 public struct ListedFinding: Sendable, Hashable {
     public var repositoryID: String
     public var tracked: TrackedFinding
+
+    public init(repositoryID: String, tracked: TrackedFinding) {
+        self.repositoryID = repositoryID
+        self.tracked = tracked
+    }
 }
 
 /// One page of a list, and where the next one starts (nil on the last page).

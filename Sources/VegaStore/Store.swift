@@ -122,6 +122,31 @@ public struct Store: Sendable {
         }
     }
 
+    /// Takes a dismissal back (see `Triage.restore`).
+    @discardableResult
+    public func restore(
+        fingerprint: String, repositoryID: String, by actor: String, at now: Date = Date(), in scope: TenantScope
+    ) async throws -> LifecycleChanges {
+        let kind = database.kind
+        return try await database.transaction { db in
+            let sql = ScopedSQL(db: db, scope: scope)
+            try await AuditLog.lockTenant(sql, kind: kind)
+            let tracked = try await Self.tracked(sql, repositoryID: repositoryID, fingerprint: fingerprint)
+            guard let finding = tracked.first else { throw NotFound(description: "finding \(fingerprint) not found") }
+            let changes = Triage.restore(finding, actor: actor)
+            for tracked in changes.findings { try await Self.save(tracked, repositoryID: repositoryID, sql) }
+            try await AuditLog.append(Self.auditEntries(changes, repositoryID: repositoryID, scan: nil), at: now, sql)
+            return changes
+        }
+    }
+
+    /// One tracked finding, if the tenant has it.
+    public func finding(repositoryID: String, fingerprint: String, in scope: TenantScope) async throws -> TrackedFinding? {
+        try await database.withConnection { db in
+            try await Self.tracked(ScopedSQL(db: db, scope: scope), repositoryID: repositoryID, fingerprint: fingerprint).first
+        }
+    }
+
     /// A repository's tracked findings, by fingerprint.
     public func findings(repositoryID: String, in scope: TenantScope) async throws -> [TrackedFinding] {
         try await database.withConnection { db in

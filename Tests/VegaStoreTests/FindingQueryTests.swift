@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VegaStoreTestSupport
 import VegaLifecycle
 import VegaModel
 @testable import VegaStore

@@ -1,6 +1,7 @@
 import Foundation
 import SQLKit
 import Testing
+import VegaStoreTestSupport
 import VegaLifecycle
 import VegaModel
 @testable import VegaStore

@@ -5,19 +5,19 @@ import VegaStore
 
 /// The databases every store test runs on: SQLite always, and PostgreSQL when the test
 /// script started one (`scripts/test` does, and exports its URL as VEGA_TEST_POSTGRES_URL).
-enum TestDatabase: String, CaseIterable, CustomTestStringConvertible, Sendable {
+public enum TestDatabase: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case sqlite, postgres
 
-    static let postgresURL = ProcessInfo.processInfo.environment["VEGA_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    public static let postgresURL = ProcessInfo.processInfo.environment["VEGA_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
 
-    static var all: [TestDatabase] { postgresURL == nil ? [.sqlite] : [.sqlite, .postgres] }
+    public static var all: [TestDatabase] { postgresURL == nil ? [.sqlite] : [.sqlite, .postgres] }
 
-    var testDescription: String { rawValue }
+    public var testDescription: String { rawValue }
 
-    static let logger = Logger(label: "vega.tests.store")
+    public static let logger = Logger(label: "vega.tests.store")
 
     /// Runs `body` on a fresh, empty database of this kind, removed afterwards.
-    func withFresh(_ body: (any StoreDatabase) async throws -> Void) async throws {
+    public func withFresh(_ body: (any StoreDatabase) async throws -> Void) async throws {
         let name = "vega_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
         switch self {
         case .sqlite:
@@ -27,10 +27,11 @@ enum TestDatabase: String, CaseIterable, CustomTestStringConvertible, Sendable {
             do { try await body(database) } catch { try? await database.shutdown(); throw error }
             try await database.shutdown()
         case .postgres:
-            let base = try #require(Self.postgresURL)
-            var components = try #require(URLComponents(string: base))
+            guard let base = Self.postgresURL, var components = URLComponents(string: base) else {
+                throw TestDatabaseError("VEGA_TEST_POSTGRES_URL is not a PostgreSQL URL")
+            }
             components.path = "/" + name
-            let url = try #require(components.string)
+            let url = components.string ?? base
             let admin = try await DatabaseConnector.open(url: base, logger: Self.logger)
             var failure: (any Error)?
             do {
@@ -46,4 +47,9 @@ enum TestDatabase: String, CaseIterable, CustomTestStringConvertible, Sendable {
             if let failure { throw failure }
         }
     }
+}
+
+struct TestDatabaseError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -1,0 +1,259 @@
+import Foundation
+import Hummingbird
+import VegaLifecycle
+import VegaModel
+import VegaStore
+
+/// The /v1 API: thin handlers — decode, authorise, call the store, encode.
+struct APIRoutes {
+    let store: Store
+
+    func register(on router: RouterGroup<VegaRequestContext>) {
+        router.get("me", use: me)
+        router.get("projects", use: listProjects)
+        router.post("projects", use: createProject)
+        router.get("repositories", use: listRepositories)
+        router.post("repositories", use: createRepository)
+        router.get("findings", use: listFindings)
+        router.patch("repositories/:repository/findings/:fingerprint", use: changeFinding)
+        router.get("components", use: components)
+        router.get("events", use: events)
+        router.post("api-keys", use: createAPIKey)
+        router.delete("api-keys/:id", use: revokeAPIKey)
+    }
+
+    // MARK: Who am I
+
+    struct Me: Encodable {
+        var kind: String
+        var id: String
+        var tenantId: String
+        var role: Role
+    }
+
+    @Sendable func me(_ request: Request, context: VegaRequestContext) async throws -> Response {
+        let principal = try context.require(.viewer)
+        return try JSONBody.response(Me(kind: principal.kind.rawValue, id: principal.id, tenantId: principal.tenantID, role: principal.role))
+    }
+
+    // MARK: Projects and repositories
+
+    struct NewProject: Decodable {
+        var name: String
+    }
+
+    @Sendable func listProjects(_ request: Request, context: VegaRequestContext) async throws -> Response {
+        try JSONBody.response(["items": try await store.projects(in: try context.scope)])
+    }
+
+    @Sendable func createProject(_ request: Request, context: VegaRequestContext) async throws -> Response {
+        let principal = try context.require(.admin)
+        let input = try await JSONBody.decode(NewProject.self, allowing: ["name"], from: request, context: context)
+        let name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...200).contains(name.count) else { throw APIError(.unprocessableContent, "invalid_name", "name must be 1 to 200 characters") }
+        let scope = TenantScope(tenantID: principal.tenantID)
+        guard try await !store.projects(in: scope).contains(where: { $0.name == name }) else {
+            throw APIError(.conflict, "already_exists", "a project named \(name) exists")
+        }
+        let id = try await store.createProject(name: name, in: scope)
+        let project = try await store.projects(in: scope).first { $0.id == id }
+        return try JSONBody.response(project, status: .created)
+    }
+
+    struct NewRepository: Decodable {
+        var projectId: String
+        var url: String
+        var defaultBranch: String?
+
+        enum CodingKeys: String, CodingKey {
+            case projectId = "project_id", url, defaultBranch = "default_branch"
+        }
+    }
+
+    @Sendable func listRepositories(_ request: Request, context: VegaRequestContext) async throws -> Response {
+        let project = request.uri.queryParameters["project_id"].map(String.init)
+        return try JSONBody.response(["items": try await store.repositories(projectID: project, in: try context.scope)])
+    }
+
+    @Sendable func createRepository(_ request: Request, context: VegaRequestContext) async throws -> Response {
+        let principal = try context.require(.admin)
+        let input = try await JSONBody.decode(NewRepository.self, allowing: ["project_id", "url", "default_branch"], from: request, context: context)
+        guard let url = URL(string: input.url), let scheme = url.scheme, ["https", "ssh", "file", "git"].contains(scheme) || input.url.contains("@") else {
+            throw APIError(.unprocessableContent, "invalid_url", "url must be a git URL (https://, ssh://, git@host:path or file://)")
+        }
+        let scope = TenantScope(tenantID: principal.tenantID)
+        let id = try await store.createRepository(
+            projectID: input.projectId, url: input.url, defaultBranch: input.defaultBranch ?? "main", in: scope
+        )
+        return try JSONBody.response(try await store.repositories(in: scope).first { $0.id == id }, status: .created)
+    }
+
+    // MARK: Findings
+
+    struct FindingItem: Encodable {
+        var repositoryId: String
+        var fingerprint: String
+        var state: FindingState
+        var ruleId: String
+        var title: String
+        var severity: Severity
+        var engine: String
+        var message: String
+        var path: String
+        var startLine: Int
+        var snippet: String
+        var firstSeenAt: Date
+        var lastSeenAt: Date
+        var slaDueAt: Date?
+        var dismissal: Dismissal?
+        var vulnerability: Vulnerability?
+
+        init(_ listed: ListedFinding) {
+            let tracked = listed.tracked
+            let finding = tracked.finding
+            repositoryId = listed.repositoryID
+            fingerprint = tracked.fingerprint
+            state = tracked.state
+            ruleId = finding.ruleId
+            title = finding.title
+            severity = finding.severity
+            engine = finding.engine
+            message = finding.message
+            path = finding.location.path
+            startLine = finding.location.startLine
+            snippet = finding.snippet
+            firstSeenAt = tracked.firstSeenAt
+            lastSeenAt = tracked.lastSeenAt
+            slaDueAt = tracked.slaDueAt
+            dismissal = tracked.dismissal
+            vulnerability = finding.vulnerability
+        }
+    }
+
+    struct FindingPage: Encodable {
+        var items: [FindingItem]
+        var nextCursor: String?
+    }
+
+    @Sendable func listFindings(_ request: Request, context: VegaRequestContext) async throws -> Response {
+        let query = request.uri.queryParameters
+        func list<T: RawRepresentable<String>>(_ name: String, _ type: T.Type) throws -> [T]? {
+            guard let raw = query[name[...]] else { return nil }
+            return try raw.split(separator: ",").map { part in
+                guard let value = T(rawValue: String(part)) else {
+                    throw APIError(.badRequest, "invalid_filter", "\(name) has an unknown value \(part)")
+                }
+                return value
+            }
+        }
+        let filter = FindingFilter(
+            repositoryID: query["repository_id"].map(String.init), states: try list("state", FindingState.self),
+            severities: try list("severity", Severity.self), ruleID: query["rule_id"].map(String.init),
+            engine: query["engine"].map(String.init), text: query["q"].map(String.init)
+        )
+        var limit = 100
+        if let raw = query["limit"] {
+            guard let value = Int(raw), (1...1_000).contains(value) else {
+                throw APIError(.badRequest, "invalid_limit", "limit must be a number from 1 to 1000")
+            }
+            limit = value
+        }
+        let page = try await store.findings(matching: filter, after: query["cursor"].map(String.init), limit: limit, in: try context.scope)
+        return try JSONBody.response(FindingPage(items: page.items.map(FindingItem.init), nextCursor: page.nextCursor))
+    }
+
+    struct StateChange: Decodable {
+        var state: FindingState
+        var reason: DismissalReason?
+        var comment: String?
+        var riskOwner: String?
+        var expiresAt: Date?
+
+        enum CodingKeys: String, CodingKey {
+            case state, reason, comment, riskOwner = "risk_owner", expiresAt = "expires_at"
+        }
+    }
+
+    @Sendable func changeFinding(_ request: Request, context: VegaRequestContext) async throws -> Response {
+        let principal = try context.require(.member)
+        let repository = try context.parameters.require("repository")
+        let fingerprint = try context.parameters.require("fingerprint")
+        let change = try await JSONBody.decode(
+            StateChange.self, allowing: ["state", "reason", "comment", "risk_owner", "expires_at"], from: request, context: context
+        )
+        let scope = TenantScope(tenantID: principal.tenantID)
+        switch change.state {
+        case .dismissed:
+            guard let reason = change.reason else {
+                throw APIError(.unprocessableContent, "reason_required", "dismissing needs a reason: \(DismissalReason.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            try await store.dismiss(fingerprint: fingerprint, repositoryID: repository, with: Dismissal(
+                reason: reason, comment: change.comment ?? "", actor: principal.id, at: Date(),
+                riskOwner: change.riskOwner, expiresAt: change.expiresAt
+            ), in: scope)
+        case .open:
+            try await store.restore(fingerprint: fingerprint, repositoryID: repository, by: principal.id, in: scope)
+        case .fixed, .reopened:
+            throw APIError(.unprocessableContent, "invalid_state_change", "only scans fix or reopen a finding; set dismissed or open")
+        }
+        guard let updated = try await store.finding(repositoryID: repository, fingerprint: fingerprint, in: scope) else {
+            throw APIError.notFound("finding")
+        }
+        return try JSONBody.response(FindingItem(ListedFinding(repositoryID: repository, tracked: updated)))
+    }
+
+    // MARK: Components, events, keys
+
+    @Sendable func components(_ request: Request, context: VegaRequestContext) async throws -> Response {
+        let query = request.uri.queryParameters
+        guard let ecosystem = query["ecosystem"], let name = query["name"] else {
+            throw APIError(.badRequest, "missing_parameter", "ecosystem and name are required")
+        }
+        let versions: [String] = query.getAll("version").map { String($0) }
+        let usages = try await store.repositories(
+            using: String(name), ecosystem: String(ecosystem), versions: versions.isEmpty ? nil : versions, in: try context.scope
+        )
+        return try JSONBody.response(["items": usages])
+    }
+
+    @Sendable func events(_ request: Request, context: VegaRequestContext) async throws -> Response {
+        let query = request.uri.queryParameters
+        let after = query["after"].flatMap { Int($0) } ?? 0
+        let limit = min(max(query["limit"].flatMap { Int($0) } ?? 100, 1), 1_000)
+        let events = try await store.auditEvents(in: try context.scope, after: after, limit: limit)
+        return try JSONBody.response(["items": events])
+    }
+
+    struct NewKey: Decodable {
+        var name: String
+        var role: Role
+        var expiresAt: Date?
+
+        enum CodingKeys: String, CodingKey {
+            case name, role, expiresAt = "expires_at"
+        }
+    }
+
+    struct IssuedKey: Encodable {
+        var key: APIKey
+        /// Shown once: only its hash is kept.
+        var token: String
+    }
+
+    @Sendable func createAPIKey(_ request: Request, context: VegaRequestContext) async throws -> Response {
+        let principal = try context.require(.admin)
+        let input = try await JSONBody.decode(NewKey.self, allowing: ["name", "role", "expires_at"], from: request, context: context)
+        guard input.role <= principal.role else { throw APIError.forbidden(input.role.rawValue) }
+        if let expiry = input.expiresAt, expiry <= Date() {
+            throw APIError(.unprocessableContent, "invalid_expiry", "expires_at must be in the future")
+        }
+        let issued = try await store.createAPIKey(name: input.name, role: input.role, expiresAt: input.expiresAt, by: principal)
+        return try JSONBody.response(IssuedKey(key: issued.key, token: issued.token), status: .created)
+    }
+
+    @Sendable func revokeAPIKey(_ request: Request, context: VegaRequestContext) async throws -> Response {
+        let principal = try context.require(.admin)
+        try await store.revokeAPIKey(id: try context.parameters.require("id"), by: principal)
+        return Response(status: .noContent)
+    }
+}

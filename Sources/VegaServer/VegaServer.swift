@@ -1,0 +1,59 @@
+import Foundation
+import Hummingbird
+import Logging
+import VegaStore
+
+/// Builds the HTTP application; `vega serve` runs it, tests run the same one on loopback.
+public enum VegaServer {
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+
+        public init(host: String = "127.0.0.1", port: Int = 8080) {
+            self.host = host
+            self.port = port
+        }
+    }
+
+    /// The OpenAPI 3.1 document, bundled; served at /v1/openapi.json.
+    public static let openAPIDocument: Data = {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json"),
+              let data = try? Data(contentsOf: url) else { return Data("{}".utf8) }
+        return data
+    }()
+
+    public static func buildApplication(
+        store: Store, configuration: Configuration = Configuration(), logger: Logger
+    ) -> some ApplicationProtocol {
+        Application(
+            router: buildRouter(store: store),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "vega"),
+            logger: logger
+        )
+    }
+
+    /// Every route, for the application and for the test that holds them to the OpenAPI document.
+    static func buildRouter(store: Store) -> Router<VegaRequestContext> {
+        let router = Router(context: VegaRequestContext.self)
+        router.add(middleware: ProblemMiddleware())
+        router.add(middleware: LogRequestsMiddleware(.info))
+
+        router.get("healthz") { _, _ in try JSONBody.response(["status": "ok"]) }
+        router.get("readyz") { _, _ in
+            do {
+                _ = try await Migrator.version(of: store.database)
+            } catch {
+                throw APIError(.serviceUnavailable, "not_ready", "the database is not reachable")
+            }
+            return try JSONBody.response(["status": "ready"])
+        }
+        router.get("v1/openapi.json") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: openAPIDocument)))
+        }
+        let api = router.group("v1").add(middleware: AuthMiddleware(store: store))
+        APIRoutes(store: store).register(on: api)
+        return router
+    }
+}

@@ -1,0 +1,172 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Testing
+import VegaLifecycle
+import VegaModel
+import VegaStoreTestSupport
+@testable import VegaServer
+@testable import VegaStore
+
+/// A tenant with an owner's API key, on a fresh database, served over real loopback HTTP.
+private struct World {
+    let store: Store
+    let tenant: TenantScope
+    let ownerToken: String
+    let owner: Principal
+
+    static func make(_ database: any StoreDatabase, tenant name: String = "acme") async throws -> World {
+        try await Migrator.migrate(database)
+        let store = Store(database: database)
+        return try await add(tenant: name, to: store)
+    }
+
+    static func add(tenant name: String, to store: Store) async throws -> World {
+        let tenant = try await store.createTenant(name: name)
+        let user = try await store.createUser(email: "owner@\(name).test", name: "Owner", role: .owner, password: "pw-pw-pw-pw", in: tenant)
+        let owner = Principal(kind: .user, id: user.id, tenantID: tenant.tenantID, role: .owner)
+        let key = try await store.createAPIKey(name: "owner", role: .owner, by: owner)
+        return World(store: store, tenant: tenant, ownerToken: key.token, owner: owner)
+    }
+}
+
+private func json(_ response: TestResponse) throws -> [String: Any] {
+    try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+}
+
+private func send(
+    _ client: some TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, token: String?, body: String? = nil
+) async throws -> TestResponse {
+    var headers = HTTPFields()
+    if let token { headers[.authorization] = "Bearer \(token)" }
+    if body != nil { headers[.contentType] = "application/json" }
+    return try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
+}
+
+@Suite struct APITests {
+    @Test(arguments: TestDatabase.all)
+    func projectsRepositoriesAndFindingsOverHTTP(_ kind: TestDatabase) async throws {
+        try await kind.withFresh { database in
+            let world = try await World.make(database)
+            let app = VegaServer.buildApplication(store: world.store, configuration: .init(port: 0), logger: Logger(label: "test"))
+            try await app.test(.live) { client in
+                let token = world.ownerToken
+                let health = try await send(client, .get, "/healthz", token: nil)
+                #expect(health.status == .ok)
+                #expect(try await send(client, .get, "/readyz", token: nil).status == .ok)
+
+                let me = try json(try await send(client, .get, "/v1/me", token: token))
+                #expect(me["role"] as? String == "owner" && me["tenant_id"] as? String == world.tenant.tenantID)
+
+                let created = try await send(client, .post, "/v1/projects", token: token, body: #"{"name":"payments"}"#)
+                #expect(created.status == .created)
+                let project = try #require(try json(created)["id"] as? String)
+                #expect(try await send(client, .post, "/v1/projects", token: token, body: #"{"name":"payments"}"#).status == .conflict)
+
+                let repo = try await send(client, .post, "/v1/repositories", token: token,
+                                          body: #"{"project_id":"\#(project)","url":"https://git.example.com/acme/pay.git"}"#)
+                #expect(repo.status == .created)
+                let repository = try #require(try json(repo)["id"] as? String)
+                #expect(try json(repo)["default_branch"] as? String == "main")
+
+                // A scan's results, recorded as the worker will.
+                let scan = try await world.store.createScan(repositoryID: repository, ref: "main", engines: ["secrets"], in: world.tenant)
+                let finding = Finding(ruleId: "aws-access-token", title: "AWS access key ID", severity: .critical, cwe: "CWE-798",
+                                      message: "AWS key", location: Location(path: "app.py", startLine: 3, startColumn: 1, endLine: 3, endColumn: 20),
+                                      snippet: "AKIA****", engine: "secrets", fingerprint: "fp-aws")
+                try await world.store.record(ScanObservation(scanID: scan, branch: "main", completeness: .complete, at: Date(), findings: [finding]),
+                                             repositoryID: repository, in: world.tenant)
+
+                let list = try json(try await send(client, .get, "/v1/findings?severity=critical,high&state=open", token: token))
+                let items = try #require(list["items"] as? [[String: Any]])
+                #expect(items.count == 1 && items[0]["fingerprint"] as? String == "fp-aws" && items[0]["snippet"] as? String == "AKIA****")
+
+                let dismissed = try await send(client, .patch, "/v1/repositories/\(repository)/findings/fp-aws", token: token,
+                                               body: #"{"state":"dismissed","reason":"used_in_tests","comment":"fixture"}"#)
+                #expect(dismissed.status == .ok)
+                #expect(try json(dismissed)["state"] as? String == "dismissed")
+                let noReason = try await send(client, .patch, "/v1/repositories/\(repository)/findings/fp-aws", token: token,
+                                              body: #"{"state":"dismissed"}"#)
+                #expect(noReason.status == .unprocessableContent)
+                #expect(noReason.headers[.contentType] == "application/problem+json")
+
+                let events = try json(try await send(client, .get, "/v1/events", token: token))
+                let actions = try #require(events["items"] as? [[String: Any]]).compactMap { $0["action"] as? String }
+                #expect(actions.contains("finding.state_changed"))
+            }
+        }
+    }
+
+    @Test(arguments: TestDatabase.all)
+    func tenantsRolesAndBadInputAreRefusedCleanly(_ kind: TestDatabase) async throws {
+        try await kind.withFresh { database in
+            let alice = try await World.make(database, tenant: "alice")
+            let bob = try await World.add(tenant: "bob", to: alice.store)
+            let project = try await alice.store.createProject(name: "secret-project", in: alice.tenant)
+            let repository = try await alice.store.createRepository(projectID: project, url: "https://git.example.com/a.git",
+                                                                    defaultBranch: "main", in: alice.tenant)
+            let viewer = try await alice.store.createAPIKey(name: "ro", role: .viewer, by: alice.owner)
+            let app = VegaServer.buildApplication(store: alice.store, configuration: .init(port: 0), logger: Logger(label: "test"))
+            try await app.test(.live) { client in
+                // Bob's key sees none of Alice's things: 404, never 403 (which would confirm they exist).
+                let patch = try await send(client, .patch, "/v1/repositories/\(repository)/findings/fp", token: bob.ownerToken,
+                                           body: #"{"state":"open"}"#)
+                #expect(patch.status == .notFound)
+                let repositories = try json(try await send(client, .get, "/v1/repositories", token: bob.ownerToken))
+                #expect((repositories["items"] as? [Any])?.isEmpty == true)
+                let cross = try await send(client, .post, "/v1/repositories", token: bob.ownerToken,
+                                           body: #"{"project_id":"\#(project)","url":"https://git.example.com/b.git"}"#)
+                #expect(cross.status == .notFound)
+
+                // No key, a forged key, a revoked key: 401.
+                #expect(try await send(client, .get, "/v1/me", token: nil).status == .unauthorized)
+                #expect(try await send(client, .get, "/v1/me", token: "vega_0000000000_" + String(repeating: "a", count: 40)).status == .unauthorized)
+                try await alice.store.revokeAPIKey(id: viewer.key.id, by: alice.owner)
+                #expect(try await send(client, .get, "/v1/me", token: viewer.token).status == .unauthorized)
+
+                // A viewer reads but cannot change.
+                let reader = try await alice.store.createAPIKey(name: "ro2", role: .viewer, by: alice.owner)
+                #expect(try await send(client, .get, "/v1/projects", token: reader.token).status == .ok)
+                let forbidden = try await send(client, .post, "/v1/projects", token: reader.token, body: #"{"name":"x"}"#)
+                #expect(forbidden.status == .forbidden)
+                #expect(try json(forbidden)["code"] as? String == "forbidden")
+
+                // Malformed JSON, unknown fields, wrong types, oversized bodies, bad filters: 4xx problem+json.
+                let token = alice.ownerToken
+                for (body, code) in [("{not json", "invalid_body"), (#"{"name":"x","owner":"me"}"#, "unknown_field"),
+                                     (#"{"name":42}"#, "invalid_body"), ("[]", "invalid_body")] {
+                    let response = try await send(client, .post, "/v1/projects", token: token, body: body)
+                    #expect(response.status == .badRequest, "\(body)")
+                    #expect(try json(response)["code"] as? String == code, "\(body)")
+                }
+                let huge = try await send(client, .post, "/v1/projects", token: token,
+                                          body: #"{"name":""# + String(repeating: "x", count: 2 << 20) + #""}"#)
+                #expect(huge.status == .contentTooLarge)
+                #expect(try await send(client, .get, "/v1/findings?severity=catastrophic", token: token).status == .badRequest)
+                #expect(try await send(client, .get, "/v1/findings?cursor=%%%", token: token).status == .badRequest)
+                #expect(try await send(client, .get, "/v1/findings?limit=0", token: token).status == .badRequest)
+                #expect(try await send(client, .get, "/v1/nothing-here", token: token).status == .notFound)
+            }
+        }
+    }
+
+    @Test func everyRouteIsInTheOpenAPIDocumentAndBack() async throws {
+        let document = try #require(try JSONSerialization.jsonObject(with: VegaServer.openAPIDocument) as? [String: Any])
+        #expect(document["openapi"] as? String == "3.1.0")
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        let documented = Set(paths.flatMap { path, operations in
+            operations.keys.filter { $0 != "parameters" }.map { "\($0.uppercased()) \(path)" }
+        })
+        try await TestDatabase.sqlite.withFresh { database in
+            let router = VegaServer.buildRouter(store: Store(database: database))
+            let routed = Set(router.routes.map { route in
+                let path = route.path.description.split(separator: "/").map { part in
+                    part.hasPrefix(":") ? "{\(part.dropFirst())}" : String(part)
+                }.joined(separator: "/")
+                return "\(route.method) /\(path)"
+            })
+            #expect(routed == documented)
+        }
+    }
+}
