@@ -86,7 +86,9 @@ let package = Package(
             name: "VegaCLI",
             dependencies: [
                 "VegaModel", "VegaWorkspace", "VegaSecrets", "VegaReports", "VegaScanner", "VegaAdvisories", "VegaLockfiles",
+                "VegaStore", "VegaServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(name: "vega", dependencies: ["VegaCLI"]),

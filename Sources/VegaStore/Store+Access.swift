@@ -192,3 +192,28 @@ extension Store {
         }
     }
 }
+
+/// What the first start of an empty platform creates, shown once.
+public struct Bootstrap: Sendable {
+    public var tenant: TenantScope
+    public var ownerEmail: String
+    public var ownerPassword: String
+    public var ownerToken: String
+}
+
+extension Store {
+    /// On a database with no tenant yet: creates the first tenant, its owner (with a random
+    /// password) and an owner API key. Returns nil when a tenant exists already.
+    public func bootstrapIfEmpty(tenantName: String = "default", ownerEmail: String = "owner@localhost") async throws -> Bootstrap? {
+        let count = try await database.withConnection { db in
+            try await db.raw("SELECT COUNT(*) AS n FROM tenants").first()?.decode(column: "n", as: Int.self) ?? 0
+        }
+        guard count == 0 else { return nil }
+        let tenant = try await createTenant(name: tenantName)
+        let password = Secrets.random(24)
+        let user = try await createUser(email: ownerEmail, name: "Owner", role: .owner, password: password, in: tenant)
+        let owner = Principal(kind: .user, id: user.id, tenantID: tenant.tenantID, role: .owner)
+        let key = try await createAPIKey(name: "bootstrap", role: .owner, by: owner)
+        return Bootstrap(tenant: tenant, ownerEmail: user.email, ownerPassword: password, ownerToken: key.token)
+    }
+}

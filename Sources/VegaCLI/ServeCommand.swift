@@ -1,0 +1,103 @@
+import ArgumentParser
+import Foundation
+import Logging
+import VegaScanner
+import VegaServer
+import VegaStore
+
+/// Where the platform keeps its records: `--database-url`, else the SQLite file in the data folder.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .customLong("data-dir"), help: "Vega's data folder (default: $VEGA_DATA_DIR, else ./vega-data).")
+    var dataDirectory: String?
+
+    @Option(name: .customLong("database-url"), help: "postgres://user:password@host:port/database (default: SQLite in the data folder; $VEGA_DATABASE_URL).")
+    var databaseURL: String?
+
+    var resolvedURL: String {
+        if let databaseURL { return databaseURL }
+        if let fromEnvironment = ProcessInfo.processInfo.environment["VEGA_DATABASE_URL"], !fromEnvironment.isEmpty { return fromEnvironment }
+        return (DataDirectory.resolve(dataDirectory) as NSString).appendingPathComponent("vega.sqlite")
+    }
+
+    /// The URL as logs may show it.
+    var displayURL: String {
+        guard var components = URLComponents(string: resolvedURL), components.password != nil else { return resolvedURL }
+        components.password = "****"
+        return components.string ?? "postgres://…"
+    }
+
+    func open(logger: Logger) async throws -> any StoreDatabase {
+        try await DatabaseConnector.open(url: resolvedURL, logger: logger)
+    }
+}
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the platform: the HTTP API on the embedded SQLite database, or on PostgreSQL.",
+        discussion: "Migrations run on start. On the first start of an empty database, the first tenant, its owner and an owner API key are created and printed once."
+    )
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on.")
+    var port = 8080
+
+    func validate() throws {
+        guard (1...65_535).contains(port) else { throw ValidationError("--port must be between 1 and 65535") }
+    }
+
+    func run() async throws {
+        let logger = Logger(label: "vega")
+        let db = try await database.open(logger: logger)
+        do {
+            let applied = try await Migrator.migrate(db)
+            logger.info("database ready", metadata: ["database": "\(database.displayURL)", "migrations_applied": "\(applied)"])
+            let store = Store(database: db)
+            if let first = try await store.bootstrapIfEmpty() {
+                // Printed once, to the terminal that started the server: never logged. Written
+                // straight to the file descriptor, since a pipe's buffer would hold it until exit.
+                FileHandle.standardOutput.write(Data("""
+                First start: created tenant "default" and its owner.
+                  login:    \(first.ownerEmail)
+                  password: \(first.ownerPassword)
+                  API key:  \(first.ownerToken)
+                Keep these now; they are not shown again.
+
+                """.utf8))
+            }
+            let app = VegaServer.buildApplication(store: store, configuration: .init(host: host, port: port), logger: logger)
+            try await app.runService()
+        } catch {
+            try? await db.shutdown()
+            throw error
+        }
+        try await db.shutdown()
+    }
+}
+
+struct MigrateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate", abstract: "Bring the platform database's schema up to date (vega serve also does on start)."
+    )
+
+    @OptionGroup var database: DatabaseOptions
+
+    func run() async throws {
+        let db = try await database.open(logger: Logger(label: "vega"))
+        do {
+            let applied = try await Migrator.migrate(db)
+            let version = try await Migrator.version(of: db)
+            print(applied.isEmpty
+                  ? "\(database.displayURL): schema version \(version), up to date"
+                  : "\(database.displayURL): applied \(applied.map(String.init).joined(separator: ", ")); schema version \(version)")
+        } catch {
+            try? await db.shutdown()
+            throw error
+        }
+        try await db.shutdown()
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+import VegaTestSupport
+
+/// `vega serve` as an operator starts it: embedded SQLite in a data folder, the first
+/// start's one-time credentials, a working API, and a clean stop on SIGTERM.
+@Suite struct ServeCommandTests {
+    @Test func firstStartPrintsAKeyThatWorksAndSIGTERMStopsCleanly() async throws {
+        let data = try TestRepo(git: false)
+        defer { data.remove() }
+        let port = Int.random(in: 20_000...60_000)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try vegaPath())
+        process.arguments = ["serve", "--data-dir", data.path, "--port", String(port)]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        // A server that never prints would leave the read below waiting: stop it, so the
+        // test fails instead of hanging.
+        let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 120, execute: watchdog)
+        defer { watchdog.cancel() }
+
+        // The first lines carry the credentials; read until the API key shows.
+        var text = ""
+        let reader = output.fileHandleForReading
+        while !text.contains("Keep these now") {
+            let chunk = reader.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        let token = try #require(text.split(separator: "\n").first { $0.contains("API key:") }?
+            .split(separator: " ").last.map(String.init))
+        #expect(token.hasPrefix("vega_"))
+        #expect(FileManager.default.fileExists(atPath: data.root.appendingPathComponent("vega.sqlite").path))
+
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/me")!)
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        var body: Data?
+        for _ in 0..<100 where body == nil {  // the listener may open a moment after the print
+            if let (data, response) = try? await URLSession.shared.data(for: request), (response as? HTTPURLResponse)?.statusCode == 200 {
+                body = data
+            } else {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        let answer = try #require(body)
+        let me = try #require(try JSONSerialization.jsonObject(with: answer) as? [String: Any])
+        #expect(me["role"] as? String == "owner")
+
+        process.terminate()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "SIGTERM is a clean shutdown")
+
+        // A second start finds the tenant and prints no new credentials.
+        let again = Process()
+        again.executableURL = process.executableURL
+        again.arguments = ["migrate", "--data-dir", data.path]
+        let againOutput = Pipe()
+        again.standardOutput = againOutput
+        try again.run()
+        again.waitUntilExit()
+        let migrate = String(decoding: againOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(again.terminationStatus == 0 && migrate.contains("up to date"))
+    }
+}
