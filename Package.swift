@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // PCRE2 (Debian's libpcre2-dev): a JIT regex engine that accepts the gitleaks/RE2 rule syntax.
@@ -75,8 +76,18 @@ let package = Package(
             dependencies: [
                 "VegaModel", "VegaLifecycle", "VegaStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             resources: [.copy("Resources/openapi.json")]
+        ),
+        // Runs the platform's queued scans in-process: claim, scan, record, report.
+        .target(
+            name: "VegaWorker",
+            dependencies: [
+                "VegaModel", "VegaLifecycle", "VegaStore", "VegaScanner", "VegaReports",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "VegaScanner",
@@ -86,7 +97,7 @@ let package = Package(
             name: "VegaCLI",
             dependencies: [
                 "VegaModel", "VegaWorkspace", "VegaSecrets", "VegaReports", "VegaScanner", "VegaAdvisories", "VegaLockfiles",
-                "VegaStore", "VegaServer",
+                "VegaStore", "VegaServer", "VegaWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -113,7 +124,10 @@ let package = Package(
         .testTarget(name: "VegaStoreTests", dependencies: ["VegaStore", "VegaLifecycle", "VegaStoreTestSupport"]),
         .testTarget(
             name: "VegaServerTests",
-            dependencies: ["VegaServer", "VegaStore", "VegaStoreTestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")]
+            dependencies: [
+                "VegaServer", "VegaStore", "VegaWorker", "VegaStoreTestSupport", "VegaTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
         ),
         .testTarget(name: "VegaScannerTests", dependencies: ["VegaScanner", "VegaReports", "VegaTestSupport"]),
         .testTarget(name: "VegaCLITests", dependencies: ["vega", "VegaTestSupport"]),

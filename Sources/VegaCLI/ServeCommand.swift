@@ -4,6 +4,7 @@ import Logging
 import VegaScanner
 import VegaServer
 import VegaStore
+import VegaWorker
 
 /// Where the platform keeps its records: `--database-url`, else the SQLite file in the data folder.
 struct DatabaseOptions: ParsableArguments {
@@ -69,7 +70,11 @@ struct ServeCommand: AsyncParsableCommand {
 
                 """.utf8))
             }
-            let app = VegaServer.buildApplication(store: store, configuration: .init(host: host, port: port), logger: logger)
+            // Scans submitted over the API run in this process.
+            let worker = ScanWorker(store: store, dataDirectory: DataDirectory.resolve(database.dataDirectory), logger: logger)
+            let app = VegaServer.buildApplication(
+                store: store, configuration: .init(host: host, port: port), services: [worker], logger: logger
+            )
             try await app.runService()
         } catch {
             try? await db.shutdown()

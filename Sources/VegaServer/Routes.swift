@@ -16,6 +16,8 @@ struct APIRoutes {
         router.post("repositories", use: createRepository)
         router.get("findings", use: listFindings)
         router.patch("repositories/:repository/findings/:fingerprint", use: changeFinding)
+        router.post("scans", use: submitScan)
+        router.get("scans/:id", use: getScan)
         router.get("components", use: components)
         router.get("events", use: events)
         router.post("api-keys", use: createAPIKey)
@@ -200,6 +202,43 @@ struct APIRoutes {
             throw APIError.notFound("finding")
         }
         return try JSONBody.response(FindingItem(ListedFinding(repositoryID: repository, tracked: updated)))
+    }
+
+    // MARK: Scans
+
+    struct NewScan: Decodable {
+        var repositoryId: String
+        var engines: [String]?
+
+        enum CodingKeys: String, CodingKey {
+            case repositoryId = "repository_id", engines
+        }
+    }
+
+    /// Queues a scan of a repository's default branch; a worker runs it.
+    @Sendable func submitScan(_ request: Request, context: VegaRequestContext) async throws -> Response {
+        let principal = try context.require(.member)
+        let input = try await JSONBody.decode(NewScan.self, allowing: ["repository_id", "engines"], from: request, context: context)
+        let known = ["secrets", "deps"]
+        if let engines = input.engines, engines.isEmpty || !engines.allSatisfy(known.contains) {
+            throw APIError(.unprocessableContent, "invalid_engines", "engines must be a non-empty list of: \(known.joined(separator: ", "))")
+        }
+        let scope = TenantScope(tenantID: principal.tenantID)
+        guard let repository = try await store.repositories(in: scope).first(where: { $0.id == input.repositoryId }) else {
+            throw APIError.notFound("repository \(input.repositoryId)")
+        }
+        let id = try await store.createScan(
+            repositoryID: repository.id, ref: repository.defaultBranch, engines: input.engines ?? [], in: scope
+        )
+        guard let scan = try await store.scan(id: id, in: scope) else { throw APIError.notFound("scan") }
+        return try JSONBody.response(scan, status: .accepted)
+    }
+
+    @Sendable func getScan(_ request: Request, context: VegaRequestContext) async throws -> Response {
+        guard let scan = try await store.scan(id: try context.parameters.require("id"), in: try context.scope) else {
+            throw APIError.notFound("scan")
+        }
+        return try JSONBody.response(scan)
     }
 
     // MARK: Components, events, keys

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import VegaStore
 
 /// Builds the HTTP application; `vega serve` runs it, tests run the same one on loopback.
@@ -22,12 +23,14 @@ public enum VegaServer {
         return data
     }()
 
+    /// `services` run beside the HTTP server and stop with it (the scan worker).
     public static func buildApplication(
-        store: Store, configuration: Configuration = Configuration(), logger: Logger
+        store: Store, configuration: Configuration = Configuration(), services: [any Service] = [], logger: Logger
     ) -> some ApplicationProtocol {
         Application(
             router: buildRouter(store: store),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "vega"),
+            services: services,
             logger: logger
         )
     }

@@ -1,0 +1,91 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Testing
+import VegaStoreTestSupport
+import VegaTestSupport
+@testable import VegaServer
+@testable import VegaStore
+import VegaWorker
+
+private func call(
+    _ client: some TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, token: String, body: String? = nil
+) async throws -> (status: HTTPResponse.Status, json: [String: Any]) {
+    var headers = HTTPFields()
+    headers[.authorization] = "Bearer \(token)"
+    if body != nil { headers[.contentType] = "application/json" }
+    let response = try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
+    let json = (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any] ?? [:]
+    return (response.status, json)
+}
+
+/// The whole path over real HTTP: tenant → key → project → repository (a local git
+/// repository) → scan → findings; fix a secret, re-scan → fixed; dismiss another,
+/// re-scan → it stays dismissed.
+@Suite struct EndToEndTests {
+    @Test(arguments: TestDatabase.all)
+    func scansTrackFindingsAcrossCommits(_ kind: TestDatabase) async throws {
+        try await kind.withFresh { database in
+            try await Migrator.migrate(database)
+            let store = Store(database: database)
+            guard let first = try await store.bootstrapIfEmpty() else { Issue.record("no bootstrap"); return }
+            let token = first.ownerToken
+            let repo = try TestRepo()
+            defer { repo.remove() }
+            try PlantedSecrets.plant(in: repo)
+            try repo.commitAll("app with secrets")
+            let data = try TestRepo(git: false)
+            defer { data.remove() }
+            let worker = ScanWorker(store: store, dataDirectory: data.path, pollInterval: .milliseconds(50), logger: Logger(label: "test"))
+            let app = VegaServer.buildApplication(store: store, configuration: .init(port: 0), services: [worker], logger: Logger(label: "test"))
+
+            try await app.test(.live) { client in
+                let project = try await call(client, .post, "/v1/projects", token: token, body: #"{"name":"shop"}"#)
+                let projectID = try #require(project.json["id"] as? String)
+                let repository = try await call(client, .post, "/v1/repositories", token: token,
+                                                body: #"{"project_id":"\#(projectID)","url":"file://\#(repo.path)"}"#)
+                let repositoryID = try #require(repository.json["id"] as? String)
+
+                func scan() async throws {
+                    let submitted = try await call(client, .post, "/v1/scans", token: token,
+                                                   body: #"{"repository_id":"\#(repositoryID)","engines":["secrets"]}"#)
+                    #expect(submitted.status == .accepted)
+                    let id = try #require(submitted.json["id"] as? String)
+                    var state = submitted.json["state"] as? String
+                    for _ in 0..<600 where state == "queued" || state == "running" {
+                        try await Task.sleep(for: .milliseconds(100))
+                        state = try await call(client, .get, "/v1/scans/\(id)", token: token).json["state"] as? String
+                    }
+                    #expect(state == "succeeded")
+                }
+                func states() async throws -> [String: String] {
+                    let list = try await call(client, .get, "/v1/findings?repository_id=\(repositoryID)&limit=1000", token: token)
+                    let items = try #require(list.json["items"] as? [[String: Any]])
+                    return Dictionary(items.map { ($0["path"] as? String ?? "?", $0["state"] as? String ?? "?") }, uniquingKeysWith: { a, _ in a })
+                }
+
+                try await scan()
+                #expect(try await states() == ["config/settings.py": "open", "deploy/ci.sh": "open", "src/billing.js": "open", "src/notify.go": "open"])
+
+                // The CI token is removed; the AWS key is dismissed as a test fixture.
+                try repo.delete("deploy/ci.sh")
+                try repo.commitAll("remove the token")
+                let list = try await call(client, .get, "/v1/findings?repository_id=\(repositoryID)&q=settings.py", token: token)
+                let aws = try #require((list.json["items"] as? [[String: Any]])?.first?["fingerprint"] as? String)
+                let dismissed = try await call(client, .patch, "/v1/repositories/\(repositoryID)/findings/\(aws)", token: token,
+                                               body: #"{"state":"dismissed","reason":"used_in_tests"}"#)
+                #expect(dismissed.status == .ok)
+
+                try await scan()
+                #expect(try await states() == ["config/settings.py": "dismissed", "deploy/ci.sh": "fixed", "src/billing.js": "open", "src/notify.go": "open"])
+                // The worker kept the reports; no secret is in them in full.
+                let artifacts = data.root.appendingPathComponent("artifacts").appendingPathComponent(first.tenant.tenantID)
+                let scans = try FileManager.default.contentsOfDirectory(atPath: artifacts.path)
+                #expect(scans.count == 2)
+                let sarif = try String(contentsOf: artifacts.appendingPathComponent(scans[0]).appendingPathComponent("report.sarif"), encoding: .utf8)
+                for secret in PlantedSecrets.all { #expect(!sarif.contains(secret)) }
+            }
+        }
+    }
+}
