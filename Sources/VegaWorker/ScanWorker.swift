@@ -72,12 +72,18 @@ public struct ScanWorker: Service {
         }
     }
 
-    /// The scan's JSON and SARIF reports, under artifacts/<tenant>/<scan>/ in the data folder.
+    /// The scan's JSON and SARIF reports, and its CycloneDX SBOM when the deps engine ran,
+    /// under artifacts/<tenant>/<scan>/ in the data folder.
     func writeReports(_ report: ScanReport, for claimed: ClaimedScan) throws {
         let folder = URL(fileURLWithPath: dataDirectory)
             .appendingPathComponent("artifacts").appendingPathComponent(claimed.scope.tenantID).appendingPathComponent(claimed.scanID)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try JSONReport.encode(report).write(to: folder.appendingPathComponent("report.json"), options: .atomic)
         try SARIFReport.encode(report).write(to: folder.appendingPathComponent("report.sarif"), options: .atomic)
+        if report.engines.contains(where: { $0.engine == "deps" }) {
+            let sbom = SBOMInput(name: report.source, graphs: report.dependencies, toolVersion: VegaVersion.current,
+                                 timestamp: report.startedAt)
+            try CycloneDXReport.encode(sbom).write(to: folder.appendingPathComponent("sbom.cdx.json"), options: .atomic)
+        }
     }
 }

@@ -34,6 +34,7 @@ private func call(
             let repo = try TestRepo()
             defer { repo.remove() }
             try PlantedSecrets.plant(in: repo)
+            try repo.write("requirements.txt", "django==3.2.0\n")
             try repo.commitAll("app with secrets")
             let data = try TestRepo(git: false)
             defer { data.remove() }
@@ -49,7 +50,7 @@ private func call(
 
                 func scan() async throws {
                     let submitted = try await call(client, .post, "/v1/scans", token: token,
-                                                   body: #"{"repository_id":"\#(repositoryID)","engines":["secrets"]}"#)
+                                                   body: #"{"repository_id":"\#(repositoryID)","engines":["secrets","deps"]}"#)
                     #expect(submitted.status == .accepted)
                     let id = try #require(submitted.json["id"] as? String)
                     var state = submitted.json["state"] as? String
@@ -79,12 +80,19 @@ private func call(
 
                 try await scan()
                 #expect(try await states() == ["config/settings.py": "dismissed", "deploy/ci.sh": "fixed", "src/billing.js": "open", "src/notify.go": "open"])
-                // The worker kept the reports; no secret is in them in full.
+                // The inventory answers "who uses django 3.2.0" across the tenant.
+                let usage = try await call(client, .get, "/v1/components?ecosystem=PyPI&name=django&version=3.2.0", token: token)
+                let users = try #require(usage.json["items"] as? [[String: Any]])
+                #expect(users.map { $0["repository_id"] as? String } == [repositoryID])
+                #expect(users.first?["lockfile"] as? String == "requirements.txt")
+                // The worker kept the reports and the SBOM; no secret is in them in full.
                 let artifacts = data.root.appendingPathComponent("artifacts").appendingPathComponent(first.tenant.tenantID)
                 let scans = try FileManager.default.contentsOfDirectory(atPath: artifacts.path)
                 #expect(scans.count == 2)
                 let sarif = try String(contentsOf: artifacts.appendingPathComponent(scans[0]).appendingPathComponent("report.sarif"), encoding: .utf8)
                 for secret in PlantedSecrets.all { #expect(!sarif.contains(secret)) }
+                let sbom = try String(contentsOf: artifacts.appendingPathComponent(scans[0]).appendingPathComponent("sbom.cdx.json"), encoding: .utf8)
+                #expect(sbom.contains("pkg:pypi/django@3.2.0"))
             }
         }
     }
