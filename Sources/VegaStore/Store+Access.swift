@@ -45,8 +45,10 @@ enum Secrets {
         return String((0..<count).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
     }
 
-    static func sha256(_ text: String) -> String {
-        SHA256.hash(data: Array(text.utf8)).map { String(format: "%02x", $0) }.joined()
+    static func sha256(_ text: String) -> String { sha256(bytes: Data(text.utf8)) }
+
+    static func sha256(bytes: Data) -> String {
+        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
     }
 
     // scrypt N=2^14, r=8, p=1: about 16 MiB and tens of milliseconds per login.

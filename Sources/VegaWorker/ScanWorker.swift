@@ -61,7 +61,7 @@ public struct ScanWorker: Service {
             if report.engines.contains(where: { $0.engine == "deps" }) {
                 try await store.replaceComponents(report.dependencies, scanID: claimed.scanID, repositoryID: claimed.repositoryID, in: claimed.scope)
             }
-            try writeReports(report, for: claimed)
+            try await writeReports(report, for: claimed)
             try await store.finishScan(id: claimed.scanID, state: .succeeded, in: claimed.scope)
             logger.info("scan succeeded", metadata: ["findings": "\(report.findings.count)"])
         } catch {
@@ -73,17 +73,24 @@ public struct ScanWorker: Service {
     }
 
     /// The scan's JSON and SARIF reports, and its CycloneDX SBOM when the deps engine ran,
-    /// under artifacts/<tenant>/<scan>/ in the data folder.
-    func writeReports(_ report: ScanReport, for claimed: ClaimedScan) throws {
-        let folder = URL(fileURLWithPath: dataDirectory)
-            .appendingPathComponent("artifacts").appendingPathComponent(claimed.scope.tenantID).appendingPathComponent(claimed.scanID)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try JSONReport.encode(report).write(to: folder.appendingPathComponent("report.json"), options: .atomic)
-        try SARIFReport.encode(report).write(to: folder.appendingPathComponent("report.sarif"), options: .atomic)
+    /// under artifacts/<tenant>/<scan>/ in the data folder, each recorded as an artifact.
+    func writeReports(_ report: ScanReport, for claimed: ClaimedScan) async throws {
+        var files: [(kind: String, contents: Data)] = [
+            ("report.json", try JSONReport.encode(report)), ("report.sarif", try SARIFReport.encode(report)),
+        ]
         if report.engines.contains(where: { $0.engine == "deps" }) {
             let sbom = SBOMInput(name: report.source, graphs: report.dependencies, toolVersion: VegaVersion.current,
                                  timestamp: report.startedAt)
-            try CycloneDXReport.encode(sbom).write(to: folder.appendingPathComponent("sbom.cdx.json"), options: .atomic)
+            files.append(("sbom.cdx.json", try CycloneDXReport.encode(sbom)))
+        }
+        let relative = "artifacts/\(claimed.scope.tenantID)/\(claimed.scanID)"
+        let folder = URL(fileURLWithPath: dataDirectory).appendingPathComponent(relative)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for file in files {
+            try file.contents.write(to: folder.appendingPathComponent(file.kind), options: .atomic)
+            _ = try await store.recordArtifact(
+                scanID: claimed.scanID, kind: file.kind, location: "\(relative)/\(file.kind)", contents: file.contents, in: claimed.scope
+            )
         }
     }
 }

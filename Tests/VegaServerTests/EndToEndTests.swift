@@ -93,6 +93,9 @@ private func call(
                 for secret in PlantedSecrets.all { #expect(!sarif.contains(secret)) }
                 let sbom = try String(contentsOf: artifacts.appendingPathComponent(scans[0]).appendingPathComponent("sbom.cdx.json"), encoding: .utf8)
                 #expect(sbom.contains("pkg:pypi/django@3.2.0"))
+                let recorded = try await store.artifacts(scanID: scans[0], in: first.tenant)
+                #expect(recorded.map(\.kind) == ["report.json", "report.sarif", "sbom.cdx.json"])
+                #expect(recorded.allSatisfy { $0.size > 0 && $0.sha256.count == 64 })
             }
         }
     }
