@@ -130,6 +130,9 @@ let package = Package(
             ]
         ),
         .testTarget(name: "VegaScannerTests", dependencies: ["VegaScanner", "VegaReports", "VegaTestSupport"]),
-        .testTarget(name: "VegaCLITests", dependencies: ["vega", "VegaTestSupport"]),
+        .testTarget(
+            name: "VegaCLITests",
+            dependencies: ["vega", "VegaTestSupport", "VegaStore", .product(name: "SQLKit", package: "sql-kit"), .product(name: "Logging", package: "swift-log")]
+        ),
     ]
 )

@@ -31,6 +31,19 @@ public struct Store: Sendable {
         return TenantScope(tenantID: id)
     }
 
+    /// Every tenant, by name: for operators' commands, never for a tenant's request.
+    public func tenants() async throws -> [(scope: TenantScope, name: String)] {
+        try await database.withConnection { db in
+            try await db.raw("SELECT id, name FROM tenants ORDER BY name").all().map { row in
+                (TenantScope(tenantID: try row.decode(column: "id", as: String.self)), try row.decode(column: "name", as: String.self))
+            }
+        }
+    }
+
+    public func tenant(named name: String) async throws -> TenantScope? {
+        try await tenants().first { $0.name == name }?.scope
+    }
+
     public func createProject(name: String, in scope: TenantScope, now: Date = Date()) async throws -> String {
         let id = Self.newID("prj")
         try await database.transaction { db in

@@ -24,8 +24,9 @@ public struct ScanWorker: Service {
         self.logger = logger
     }
 
+    /// Polls until the service group shuts down; a stop is a normal end, not an error.
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 let claimed: ClaimedScan?
                 do {
@@ -37,7 +38,7 @@ public struct ScanWorker: Service {
                 if let claimed {
                     await execute(claimed)
                 } else {
-                    try await Task.sleep(for: pollInterval)
+                    try? await Task.sleep(for: pollInterval)
                 }
             }
         }

@@ -2,7 +2,11 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Logging
+import SQLKit
 import Testing
+import VegaModel
+import VegaStore
 import VegaTestSupport
 
 /// `vega serve` as an operator starts it: embedded SQLite in a data folder, the first
@@ -67,5 +71,36 @@ import VegaTestSupport
         again.waitUntilExit()
         let migrate = String(decoding: againOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(again.terminationStatus == 0 && migrate.contains("up to date"))
+    }
+}
+
+/// `vega admin`: users from the command line, and the audit chain checked end to end.
+@Suite struct AdminCommandTests {
+    @Test func createUserThenVerifyAuditCatchesATamperedEvent() async throws {
+        let data = try TestRepo(git: false)
+        defer { data.remove() }
+        let created = try vega("admin", "create-user", "--data-dir", data.path, "--tenant", "acme", "--email", "ana@acme.test", "--role", "admin")
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(created.stdout.contains("created admin ana@acme.test in tenant acme"))
+        #expect(created.stdout.contains("password: "))
+        let weak = try vega("admin", "create-user", "--data-dir", data.path, "--email", "x@acme.test", environment: ["VEGA_PASSWORD": "short"])
+        #expect(weak.status == 2)
+
+        // Events to verify: two API keys through the store, as the server would write them.
+        let database = try await DatabaseConnector.open(url: data.root.appendingPathComponent("vega.sqlite").path, logger: Logger(label: "test"))
+        let store = Store(database: database)
+        let tenant = try #require(try await store.tenant(named: "acme"))
+        let owner = Principal(kind: .user, id: "usr_ops", tenantID: tenant.tenantID, role: .owner)
+        _ = try await store.createAPIKey(name: "a", role: .viewer, by: owner)
+        _ = try await store.createAPIKey(name: "b", role: .viewer, by: owner)
+
+        let intact = try vega("admin", "verify-audit", "--data-dir", data.path)
+        #expect(intact.status == 0 && intact.stdout.contains("acme: intact, 2 events"))
+
+        try await database.transaction { db in try await db.raw("UPDATE events SET actor = 'usr_mallory' WHERE sequence = 1").run() }
+        try await database.shutdown()
+        let tampered = try vega("admin", "verify-audit", "--data-dir", data.path)
+        #expect(tampered.status == 1)
+        #expect(tampered.stdout.contains("acme: BROKEN at event 1"))
     }
 }
