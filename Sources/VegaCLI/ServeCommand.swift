@@ -71,9 +71,10 @@ struct ServeCommand: AsyncParsableCommand {
                 """.utf8))
             }
             // Scans submitted over the API run in this process.
-            let worker = ScanWorker(store: store, dataDirectory: DataDirectory.resolve(database.dataDirectory), logger: logger)
+            let dataDirectory = DataDirectory.resolve(database.dataDirectory)
+            let worker = ScanWorker(store: store, dataDirectory: dataDirectory, logger: logger)
             let app = VegaServer.buildApplication(
-                store: store, configuration: .init(host: host, port: port), services: [worker], logger: logger
+                store: store, configuration: .init(host: host, port: port, dataDirectory: dataDirectory), services: [worker], logger: logger
             )
             try await app.runService()
         } catch {

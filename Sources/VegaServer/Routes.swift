@@ -7,6 +7,8 @@ import VegaStore
 /// The /v1 API: thin handlers — decode, authorise, call the store, encode.
 struct APIRoutes {
     let store: Store
+    /// Where artifacts' locations are relative to.
+    let dataDirectory: String
 
     func register(on router: RouterGroup<VegaRequestContext>) {
         router.get("me", use: me)
@@ -18,6 +20,9 @@ struct APIRoutes {
         router.patch("repositories/:repository/findings/:fingerprint", use: changeFinding)
         router.post("scans", use: submitScan)
         router.get("scans/:id", use: getScan)
+        router.post("scans/:id/cancel", use: cancelScan)
+        router.get("scans/:id/report.sarif", use: downloadSARIF)
+        router.get("scans/:id/report.json", use: downloadJSON)
         router.get("components", use: components)
         router.get("events", use: events)
         router.post("api-keys", use: createAPIKey)
@@ -239,6 +244,36 @@ struct APIRoutes {
             throw APIError.notFound("scan")
         }
         return try JSONBody.response(scan)
+    }
+
+    @Sendable func cancelScan(_ request: Request, context: VegaRequestContext) async throws -> Response {
+        let principal = try context.require(.member)
+        return try JSONBody.response(try await store.cancelScan(id: try context.parameters.require("id"), by: principal))
+    }
+
+    @Sendable func downloadSARIF(_ request: Request, context: VegaRequestContext) async throws -> Response {
+        try await download("report.sarif", contentType: "application/sarif+json", request: request, context: context)
+    }
+
+    @Sendable func downloadJSON(_ request: Request, context: VegaRequestContext) async throws -> Response {
+        try await download("report.json", contentType: "application/json", request: request, context: context)
+    }
+
+    /// A finished scan's report, as the worker kept it.
+    func download(_ kind: String, contentType: String, request: Request, context: VegaRequestContext) async throws -> Response {
+        let scope = try context.scope
+        let id = try context.parameters.require("id")
+        guard try await store.scan(id: id, in: scope) != nil else { throw APIError.notFound("scan") }
+        guard let artifact = try await store.artifacts(scanID: id, in: scope).first(where: { $0.kind == kind }) else {
+            throw APIError(.notFound, "no_report", "this scan has no \(kind) (it has not succeeded)")
+        }
+        let path = URL(fileURLWithPath: dataDirectory).appendingPathComponent(artifact.location).path
+        guard let contents = FileManager.default.contents(atPath: path) else {
+            throw APIError(.gone, "artifact_missing", "the report's file is no longer in the artifact store")
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = contentType
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: contents)))
     }
 
     // MARK: Components, events, keys

@@ -9,10 +9,13 @@ public enum VegaServer {
     public struct Configuration: Sendable {
         public var host: String
         public var port: Int
+        /// The data folder: scan artifacts are read from it.
+        public var dataDirectory: String
 
-        public init(host: String = "127.0.0.1", port: Int = 8080) {
+        public init(host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "vega-data") {
             self.host = host
             self.port = port
+            self.dataDirectory = dataDirectory
         }
     }
 
@@ -28,7 +31,7 @@ public enum VegaServer {
         store: Store, configuration: Configuration = Configuration(), services: [any Service] = [], logger: Logger
     ) -> some ApplicationProtocol {
         Application(
-            router: buildRouter(store: store),
+            router: buildRouter(store: store, dataDirectory: configuration.dataDirectory),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "vega"),
             services: services,
             logger: logger
@@ -36,7 +39,7 @@ public enum VegaServer {
     }
 
     /// Every route, for the application and for the test that holds them to the OpenAPI document.
-    static func buildRouter(store: Store) -> Router<VegaRequestContext> {
+    static func buildRouter(store: Store, dataDirectory: String) -> Router<VegaRequestContext> {
         let router = Router(context: VegaRequestContext.self)
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: LogRequestsMiddleware(.info))
@@ -56,7 +59,7 @@ public enum VegaServer {
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: openAPIDocument)))
         }
         let api = router.group("v1").add(middleware: AuthMiddleware(store: store))
-        APIRoutes(store: store).register(on: api)
+        APIRoutes(store: store, dataDirectory: dataDirectory).register(on: api)
         return router
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SQLKit
+import VegaModel
 
 /// A scan as the platform tracks it.
 public struct ScanRecord: Codable, Sendable, Hashable {
@@ -90,5 +91,35 @@ extension Store {
                 where: "id = \(bind: id) AND state = 'running'"
             )
         }
+    }
+}
+
+extension Store {
+    /// Cancels a queued scan at once. A running scan cannot be stopped yet (the worker does
+    /// not poll for it), so it is refused rather than left half-cancelled.
+    public func cancelScan(id: String, by actor: Principal, now: Date = Date()) async throws -> ScanRecord {
+        let scope = TenantScope(tenantID: actor.tenantID)
+        let kind = database.kind
+        try await database.transaction { db in
+            let sql = ScopedSQL(db: db, scope: scope)
+            try await AuditLog.lockTenant(sql, kind: kind)
+            guard let row = try await sql.select("state", from: .scans, where: "id = \(bind: id)").first else {
+                throw NotFound(description: "scan \(id) not found")
+            }
+            let state = try row.decode(column: "state", as: String.self)
+            guard state == ScanRecord.State.queued.rawValue else { throw ScanNotCancellable(state: state) }
+            try await sql.update(.scans, set: "state = 'cancelled', finished_at = \(bind: now.milliseconds)", where: "id = \(bind: id)")
+            try await AuditLog.append([AuditEntry(
+                actor: actor.id, action: "scan.cancelled", subject: "scan:\(id)",
+                before: Self.json(["state": state]), after: Self.json(["state": "cancelled"])
+            )], at: now, sql)
+        }
+        guard let scan = try await self.scan(id: id, in: scope) else { throw NotFound(description: "scan \(id) not found") }
+        return scan
+    }
+
+    public struct ScanNotCancellable: Error, CustomStringConvertible, Sendable {
+        public var state: String
+        public var description: String { "the scan is \(state); only a queued scan can be cancelled" }
     }
 }

@@ -159,7 +159,7 @@ private func send(
             operations.keys.filter { $0 != "parameters" }.map { "\($0.uppercased()) \(path)" }
         })
         try await TestDatabase.sqlite.withFresh { database in
-            let router = VegaServer.buildRouter(store: Store(database: database))
+            let router = VegaServer.buildRouter(store: Store(database: database), dataDirectory: "unused")
             let routed = Set(router.routes.map { route in
                 let path = route.path.description.split(separator: "/").map { part in
                     part.hasPrefix(":") ? "{\(part.dropFirst())}" : String(part)

@@ -39,7 +39,9 @@ private func call(
             let data = try TestRepo(git: false)
             defer { data.remove() }
             let worker = ScanWorker(store: store, dataDirectory: data.path, pollInterval: .milliseconds(50), logger: Logger(label: "test"))
-            let app = VegaServer.buildApplication(store: store, configuration: .init(port: 0), services: [worker], logger: Logger(label: "test"))
+            let app = VegaServer.buildApplication(
+                store: store, configuration: .init(port: 0, dataDirectory: data.path), services: [worker], logger: Logger(label: "test")
+            )
 
             try await app.test(.live) { client in
                 let project = try await call(client, .post, "/v1/projects", token: token, body: #"{"name":"shop"}"#)
@@ -48,7 +50,7 @@ private func call(
                                                 body: #"{"project_id":"\#(projectID)","url":"file://\#(repo.path)"}"#)
                 let repositoryID = try #require(repository.json["id"] as? String)
 
-                func scan() async throws {
+                func scan() async throws -> String {
                     let submitted = try await call(client, .post, "/v1/scans", token: token,
                                                    body: #"{"repository_id":"\#(repositoryID)","engines":["secrets","deps"]}"#)
                     #expect(submitted.status == .accepted)
@@ -59,6 +61,7 @@ private func call(
                         state = try await call(client, .get, "/v1/scans/\(id)", token: token).json["state"] as? String
                     }
                     #expect(state == "succeeded")
+                    return id
                 }
                 func states() async throws -> [String: String] {
                     let list = try await call(client, .get, "/v1/findings?repository_id=\(repositoryID)&limit=1000", token: token)
@@ -66,7 +69,7 @@ private func call(
                     return Dictionary(items.map { ($0["path"] as? String ?? "?", $0["state"] as? String ?? "?") }, uniquingKeysWith: { a, _ in a })
                 }
 
-                try await scan()
+                let firstScan = try await scan()
                 #expect(try await states() == ["config/settings.py": "open", "deploy/ci.sh": "open", "src/billing.js": "open", "src/notify.go": "open"])
 
                 // The CI token is removed; the AWS key is dismissed as a test fixture.
@@ -78,8 +81,18 @@ private func call(
                                                body: #"{"state":"dismissed","reason":"used_in_tests"}"#)
                 #expect(dismissed.status == .ok)
 
-                try await scan()
+                _ = try await scan()
                 #expect(try await states() == ["config/settings.py": "dismissed", "deploy/ci.sh": "fixed", "src/billing.js": "open", "src/notify.go": "open"])
+                // Reports download over the API; a finished scan cannot be cancelled.
+                var headers = HTTPFields()
+                headers[.authorization] = "Bearer \(token)"
+                let downloaded = try await client.execute(uri: "/v1/scans/\(firstScan)/report.sarif", method: .get, headers: headers)
+                #expect(downloaded.status == .ok && downloaded.headers[.contentType] == "application/sarif+json")
+                let document = try JSONSerialization.jsonObject(with: Data(buffer: downloaded.body)) as? [String: Any]
+                #expect(document?["version"] as? String == "2.1.0")
+                #expect(try await call(client, .post, "/v1/scans/\(firstScan)/cancel", token: token).status == .conflict)
+                #expect(try await call(client, .get, "/v1/scans/scn_nope/report.json", token: token).status == .notFound)
+
                 // The inventory answers "who uses django 3.2.0" across the tenant.
                 let usage = try await call(client, .get, "/v1/components?ecosystem=PyPI&name=django&version=3.2.0", token: token)
                 let users = try #require(usage.json["items"] as? [[String: Any]])

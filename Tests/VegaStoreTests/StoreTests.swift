@@ -184,3 +184,35 @@ private struct Fixture {
         }
     }
 }
+
+@Suite struct ScanQueueTests {
+    @Test(arguments: TestDatabase.all)
+    func claimsOldestFirstOnceAndCancelsOnlyQueuedScans(_ kind: TestDatabase) async throws {
+        try await kind.withFresh { database in
+            try await Migrator.migrate(database)
+            let store = Store(database: database)
+            let scope = try await store.createTenant(name: "acme")
+            let project = try await store.createProject(name: "p", in: scope)
+            let repository = try await store.createRepository(projectID: project, url: "https://git.example.com/r.git", defaultBranch: "main", in: scope)
+            let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+            let first = try await store.createScan(repositoryID: repository, ref: "main", engines: [], in: scope, now: t0)
+            let second = try await store.createScan(repositoryID: repository, ref: "main", engines: ["secrets"], in: scope, now: t0 + 1)
+            let third = try await store.createScan(repositoryID: repository, ref: "main", engines: [], in: scope, now: t0 + 2)
+            let actor = Principal(kind: .user, id: "usr_1", tenantID: scope.tenantID, role: .member)
+
+            let cancelled = try await store.cancelScan(id: third, by: actor)
+            #expect(cancelled.state == .cancelled)
+            // Two claims at once never get the same scan.
+            async let a = store.claimNextScan()
+            async let b = store.claimNextScan()
+            let claimed = [try await a, try await b].compactMap { $0 }
+            #expect(Set(claimed.map(\.scanID)) == [first, second])
+            #expect(claimed.first { $0.scanID == second }?.engines == ["secrets"])
+            #expect(try await store.claimNextScan() == nil, "the cancelled scan is not run")
+            await #expect(throws: Store.ScanNotCancellable.self) { try await store.cancelScan(id: first, by: actor) }
+            try await store.finishScan(id: first, state: .succeeded, in: scope)
+            #expect(try await store.scan(id: first, in: scope)?.state == .succeeded)
+            #expect(try await store.auditEvents(in: scope).map(\.action) == ["scan.cancelled"])
+        }
+    }
+}
