@@ -48,6 +48,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         case let error as Store.NotFound: return APIError(.notFound, "not_found", error.description)
         case let error as TriageError: return APIError(.unprocessableContent, "invalid_state_change", error.description)
         case let error as Store.InvalidCursor: return APIError(.badRequest, "invalid_cursor", error.description)
+        case let error as Store.AlreadyExists: return APIError(.conflict, "already_exists", error.description)
         case let error as Store.ScanNotCancellable: return APIError(.conflict, "not_cancellable", error.description)
         case let error as HTTPError:
             // Hummingbird's own: no route, body too large, unreadable body, …

@@ -59,12 +59,8 @@ struct APIRoutes {
         let name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...200).contains(name.count) else { throw APIError(.unprocessableContent, "invalid_name", "name must be 1 to 200 characters") }
         let scope = TenantScope(tenantID: principal.tenantID)
-        guard try await !store.projects(in: scope).contains(where: { $0.name == name }) else {
-            throw APIError(.conflict, "already_exists", "a project named \(name) exists")
-        }
         let id = try await store.createProject(name: name, in: scope)
-        let project = try await store.projects(in: scope).first { $0.id == id }
-        return try JSONBody.response(project, status: .created)
+        return try JSONBody.response(try await store.project(id: id, in: scope), status: .created)
     }
 
     struct NewRepository: Decodable {
@@ -92,7 +88,7 @@ struct APIRoutes {
         let id = try await store.createRepository(
             projectID: input.projectId, url: input.url, defaultBranch: input.defaultBranch ?? "main", in: scope
         )
-        return try JSONBody.response(try await store.repositories(in: scope).first { $0.id == id }, status: .created)
+        return try JSONBody.response(try await store.repository(id: id, in: scope), status: .created)
     }
 
     // MARK: Findings
@@ -229,7 +225,7 @@ struct APIRoutes {
             throw APIError(.unprocessableContent, "invalid_engines", "engines must be a non-empty list of: \(known.joined(separator: ", "))")
         }
         let scope = TenantScope(tenantID: principal.tenantID)
-        guard let repository = try await store.repositories(in: scope).first(where: { $0.id == input.repositoryId }) else {
+        guard let repository = try await store.repository(id: input.repositoryId, in: scope) else {
             throw APIError.notFound("repository \(input.repositoryId)")
         }
         let id = try await store.createScan(

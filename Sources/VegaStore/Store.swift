@@ -44,10 +44,19 @@ public struct Store: Sendable {
         try await tenants().first { $0.name == name }?.scope
     }
 
+    /// Something with this name exists already in the tenant.
+    public struct AlreadyExists: Error, CustomStringConvertible, Sendable {
+        public let description: String
+    }
+
     public func createProject(name: String, in scope: TenantScope, now: Date = Date()) async throws -> String {
         let id = Self.newID("prj")
         try await database.transaction { db in
-            try await ScopedSQL(db: db, scope: scope).insert(into: .projects, ["id": id, "name": name, "created_at": now.milliseconds])
+            let sql = ScopedSQL(db: db, scope: scope)
+            guard try await !sql.exists(in: .projects, where: "name = \(bind: name)") else {
+                throw AlreadyExists(description: "a project named \(name) exists")
+            }
+            try await sql.insert(into: .projects, ["id": id, "name": name, "created_at": now.milliseconds])
         }
         return id
     }
