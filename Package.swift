@@ -74,7 +74,7 @@ let package = Package(
         .target(
             name: "VegaServer",
             dependencies: [
-                "VegaModel", "VegaLifecycle", "VegaStore",
+                "VegaModel", "VegaLifecycle", "VegaStore", "VegaWorkspace",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

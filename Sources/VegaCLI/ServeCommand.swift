@@ -47,6 +47,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on.")
     var port = 8080
 
+    @Flag(name: .customLong("allow-file-repositories"), help: "Let admins register file:// repositories, which read this machine's disk.")
+    var allowFileRepositories = false
+
     func validate() throws {
         guard (1...65_535).contains(port) else { throw ValidationError("--port must be between 1 and 65535") }
     }
@@ -74,7 +77,9 @@ struct ServeCommand: AsyncParsableCommand {
             let dataDirectory = DataDirectory.resolve(database.dataDirectory)
             let worker = ScanWorker(store: store, dataDirectory: dataDirectory, logger: logger)
             let app = VegaServer.buildApplication(
-                store: store, configuration: .init(host: host, port: port, dataDirectory: dataDirectory), services: [worker], logger: logger
+                store: store,
+                configuration: .init(host: host, port: port, dataDirectory: dataDirectory, allowFileRepositories: allowFileRepositories),
+                services: [worker], logger: logger
             )
             try await app.runService()
         } catch {

@@ -3,12 +3,15 @@ import Hummingbird
 import VegaLifecycle
 import VegaModel
 import VegaStore
+import VegaWorkspace
 
 /// The /v1 API: thin handlers — decode, authorise, call the store, encode.
 struct APIRoutes {
     let store: Store
     /// Where artifacts' locations are relative to.
     let dataDirectory: String
+    /// Whether `file://` repositories may be registered (they read the server's disk).
+    let allowFileRepositories: Bool
 
     func register(on router: RouterGroup<VegaRequestContext>) {
         router.get("me", use: me)
@@ -75,20 +78,29 @@ struct APIRoutes {
 
     @Sendable func listRepositories(_ request: Request, context: VegaRequestContext) async throws -> Response {
         let project = request.uri.queryParameters["project_id"].map(String.init)
-        return try JSONBody.response(["items": try await store.repositories(projectID: project, in: try context.scope)])
+        return try JSONBody.response(["items": try await store.repositories(projectID: project, in: try context.scope).map(Self.shown)])
+    }
+
+    /// A repository as responses show it: credentials in its URL are masked.
+    static func shown(_ repository: Repository) -> Repository {
+        var shown = repository
+        shown.url = RepositoryAddress.display(repository.url)
+        return shown
     }
 
     @Sendable func createRepository(_ request: Request, context: VegaRequestContext) async throws -> Response {
         let principal = try context.require(.admin)
         let input = try await JSONBody.decode(NewRepository.self, allowing: ["project_id", "url", "default_branch"], from: request, context: context)
-        guard let url = URL(string: input.url), let scheme = url.scheme, ["https", "ssh", "file", "git"].contains(scheme) || input.url.contains("@") else {
-            throw APIError(.unprocessableContent, "invalid_url", "url must be a git URL (https://, ssh://, git@host:path or file://)")
+        do {
+            _ = try RepositoryAddress.check(input.url, allowFile: allowFileRepositories)
+        } catch {
+            throw APIError(.unprocessableContent, "invalid_url", "\(error)")
         }
         let scope = TenantScope(tenantID: principal.tenantID)
         let id = try await store.createRepository(
             projectID: input.projectId, url: input.url, defaultBranch: input.defaultBranch ?? "main", in: scope
         )
-        return try JSONBody.response(try await store.repository(id: id, in: scope), status: .created)
+        return try JSONBody.response(try await store.repository(id: id, in: scope).map(Self.shown), status: .created)
     }
 
     // MARK: Findings

@@ -11,11 +11,14 @@ public enum VegaServer {
         public var port: Int
         /// The data folder: scan artifacts are read from it.
         public var dataDirectory: String
+        /// `file://` repositories read the server's own disk: off unless the operator says.
+        public var allowFileRepositories: Bool
 
-        public init(host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "vega-data") {
+        public init(host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "vega-data", allowFileRepositories: Bool = false) {
             self.host = host
             self.port = port
             self.dataDirectory = dataDirectory
+            self.allowFileRepositories = allowFileRepositories
         }
     }
 
@@ -31,7 +34,7 @@ public enum VegaServer {
         store: Store, configuration: Configuration = Configuration(), services: [any Service] = [], logger: Logger
     ) -> some ApplicationProtocol {
         Application(
-            router: buildRouter(store: store, dataDirectory: configuration.dataDirectory),
+            router: buildRouter(store: store, configuration: configuration),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "vega"),
             services: services,
             logger: logger
@@ -39,7 +42,7 @@ public enum VegaServer {
     }
 
     /// Every route, for the application and for the test that holds them to the OpenAPI document.
-    static func buildRouter(store: Store, dataDirectory: String) -> Router<VegaRequestContext> {
+    static func buildRouter(store: Store, configuration: Configuration) -> Router<VegaRequestContext> {
         let router = Router(context: VegaRequestContext.self)
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: LogRequestsMiddleware(.info))
@@ -59,7 +62,9 @@ public enum VegaServer {
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: openAPIDocument)))
         }
         let api = router.group("v1").add(middleware: AuthMiddleware(store: store))
-        APIRoutes(store: store, dataDirectory: dataDirectory).register(on: api)
+        APIRoutes(
+            store: store, dataDirectory: configuration.dataDirectory, allowFileRepositories: configuration.allowFileRepositories
+        ).register(on: api)
         return router
     }
 }

@@ -116,3 +116,23 @@ struct GitURL: Sendable, Equatable {
         secrets.reduce(text) { $0.replacingOccurrences(of: $1, with: "***") }
     }
 }
+
+/// Repository addresses as the platform accepts and shows them.
+public enum RepositoryAddress {
+    /// Accepts a git URL that `vega scan` would clone, never a local path; `file://` only
+    /// when the operator allows it (it reads the server's own disk). Returns it unchanged.
+    public static func check(_ address: String, allowFile: Bool) throws -> String {
+        guard let url = try GitURL.parse(address) else {
+            throw WorkspaceError("'\(address)' is not a git URL (https://, ssh://, git@host:path)")
+        }
+        if url.transport == "file" && !allowFile {
+            throw WorkspaceError("file:// repositories are disabled on this server (vega serve --allow-file-repositories)")
+        }
+        return address
+    }
+
+    /// The address without passwords or tokens, for every response and log line.
+    public static func display(_ address: String) -> String {
+        (try? GitURL.parse(address))??.display ?? address
+    }
+}

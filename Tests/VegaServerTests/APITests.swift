@@ -69,6 +69,19 @@ private func send(
                 #expect(repo.status == .created)
                 let repository = try #require(try json(repo)["id"] as? String)
                 #expect(try json(repo)["default_branch"] as? String == "main")
+                // Credentials in a URL are kept for cloning but never shown; local paths and
+                // (by default) file:// are refused.
+                let withToken = try await send(client, .post, "/v1/repositories", token: token,
+                                               body: #"{"project_id":"\#(project)","url":"https://ci:s3cr3t-t0ken@git.example.com/acme/api.git"}"#)
+                #expect(withToken.status == .created)
+                #expect(try json(withToken)["url"] as? String == "https://git.example.com/acme/api.git")
+                let listed = try await send(client, .get, "/v1/repositories", token: token)
+                #expect(!String(buffer: listed.body).contains("s3cr3t"))
+                for url in ["/etc", "file:///etc", "ext::sh -c id", "http://git.example.com/x.git"] {
+                    let refused = try await send(client, .post, "/v1/repositories", token: token,
+                                                 body: #"{"project_id":"\#(project)","url":"\#(url)"}"#)
+                    #expect(refused.status == .unprocessableContent, "\(url)")
+                }
 
                 // A scan's results, recorded as the worker will.
                 let scan = try await world.store.createScan(repositoryID: repository, ref: "main", engines: ["secrets"], in: world.tenant)
@@ -159,7 +172,7 @@ private func send(
             operations.keys.filter { $0 != "parameters" }.map { "\($0.uppercased()) \(path)" }
         })
         try await TestDatabase.sqlite.withFresh { database in
-            let router = VegaServer.buildRouter(store: Store(database: database), dataDirectory: "unused")
+            let router = VegaServer.buildRouter(store: Store(database: database), configuration: .init())
             let routed = Set(router.routes.map { route in
                 let path = route.path.description.split(separator: "/").map { part in
                     part.hasPrefix(":") ? "{\(part.dropFirst())}" : String(part)

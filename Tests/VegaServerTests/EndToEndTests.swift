@@ -40,7 +40,7 @@ private func call(
             defer { data.remove() }
             let worker = ScanWorker(store: store, dataDirectory: data.path, pollInterval: .milliseconds(50), logger: Logger(label: "test"))
             let app = VegaServer.buildApplication(
-                store: store, configuration: .init(port: 0, dataDirectory: data.path), services: [worker], logger: Logger(label: "test")
+                store: store, configuration: .init(port: 0, dataDirectory: data.path, allowFileRepositories: true), services: [worker], logger: Logger(label: "test")
             )
 
             try await app.test(.live) { client in
