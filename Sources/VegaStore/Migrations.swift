@@ -175,6 +175,9 @@ public enum Migrator {
             )
             """,
         ]),
+        Migration(version: 2, summary: "findings lists read in their sort order", statements: [
+            "CREATE INDEX findings_list ON findings (tenant_id, severity_rank, repository_id, fingerprint)",
+        ]),
     ]
 
     /// The highest version a database may be at for this build to use it.

@@ -1,0 +1,141 @@
+import ArgumentParser
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Logging
+import VegaLifecycle
+import VegaModel
+import VegaServer
+import VegaStore
+
+extension BenchCommand {
+    /// The findings list endpoint under a realistic load: a tenant with many findings,
+    /// requests with filters over real loopback HTTP, latency percentiles.
+    struct API: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "api",
+            abstract: "Load findings into a fresh tenant and time GET /v1/findings with filters (p50/p99).",
+            discussion: "Uses a new SQLite file unless --database-url names a PostgreSQL database (a new tenant is made there)."
+        )
+
+        @Option(help: "Findings to load.")
+        var findings = 100_000
+
+        @Option(help: "Requests to time (after 50 warm-up requests).")
+        var requests = 1_000
+
+        @Option(name: .customLong("database-url"), help: "postgres://… to measure PostgreSQL; default: a temporary SQLite file.")
+        var databaseURL: String?
+
+        @Flag(help: "Print one JSON object instead of text.")
+        var json = false
+
+        func validate() throws {
+            if findings < 100 || requests < 10 { throw ValidationError("--findings must be at least 100 and --requests at least 10") }
+        }
+
+        func run() async throws {
+            let logger = Logger(label: "vega.bench")
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vega-bench-api-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let url = databaseURL ?? folder.appendingPathComponent("vega.sqlite").path
+            let database = try await DatabaseConnector.open(url: url, logger: logger)
+            do {
+                let result = try await measure(database, logger: logger)
+                try await database.shutdown()
+                if json {
+                    let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+                    print(String(decoding: data, as: UTF8.self))
+                } else {
+                    print(String(
+                        format: "%@: %d findings loaded in %.1f s; GET /v1/findings × %d: p50 %.2f ms, p99 %.2f ms, max %.2f ms",
+                        result["database"] as? String ?? "?", findings, result["load_seconds"] as? Double ?? 0, requests,
+                        result["p50_ms"] as? Double ?? 0, result["p99_ms"] as? Double ?? 0, result["max_ms"] as? Double ?? 0
+                    ))
+                }
+            } catch {
+                try? await database.shutdown()
+                throw error
+            }
+        }
+
+        private func measure(_ database: any StoreDatabase, logger: Logger) async throws -> [String: Any] {
+            try await Migrator.migrate(database)
+            let store = Store(database: database)
+            let tenant = try await store.createTenant(name: "bench-\(UUID().uuidString.prefix(8))")
+            let owner = Principal(kind: .user, id: "usr_bench", tenantID: tenant.tenantID, role: .owner)
+            let token = try await store.createAPIKey(name: "bench", role: .viewer, by: owner).token
+            let project = try await store.createProject(name: "bench", in: tenant)
+
+            // Ten repositories, each one scan: the real write path (lifecycle, upserts, audit).
+            let severities = Severity.allCases
+            let rules = ["aws-access-token", "generic-api-key", "github-pat", "CVE-2021-44228", "slack-bot-token"]
+            var repositories: [String] = []
+            let loadStart = ContinuousClock.now
+            for r in 0..<10 {
+                let repository = try await store.createRepository(
+                    projectID: project, url: "https://git.example.com/bench/r\(r).git", defaultBranch: "main", in: tenant
+                )
+                repositories.append(repository)
+                let scan = try await store.createScan(repositoryID: repository, ref: "main", engines: [], in: tenant)
+                let count = findings / 10
+                let batch = (0..<count).map { i in
+                    Finding(
+                        ruleId: rules[i % rules.count], title: "Finding \(i) of r\(r)", severity: severities[i % severities.count],
+                        cwe: "CWE-798", message: "bench",
+                        location: Location(path: "src/module\(i % 500)/file\(i).py", startLine: i % 200 + 1, startColumn: 1, endLine: i % 200 + 1, endColumn: 20),
+                        snippet: "AKIA****", engine: i % 5 == 3 ? "deps" : "secrets", fingerprint: String(format: "%064x", r * 1_000_000 + i)
+                    )
+                }
+                try await store.record(
+                    ScanObservation(scanID: scan, branch: "main", completeness: .complete, at: Date(), findings: batch),
+                    repositoryID: repository, in: tenant
+                )
+            }
+            let loadSeconds = (ContinuousClock.now - loadStart).seconds
+
+            let port = Int.random(in: 20_000...60_000)
+            // Quiet: request logs would time the terminal, and stopping the server at the end
+            // reports the cancelled listener as an error.
+            var serverLogger = Logger(label: "vega.bench.server")
+            serverLogger.logLevel = .critical
+            let app = VegaServer.buildApplication(store: store, configuration: .init(port: port), logger: serverLogger)
+            let server = Task { try await app.runService() }
+            defer { server.cancel() }
+
+            let filters = [
+                "limit=100", "severity=critical", "state=open&severity=high,critical", "repository_id=\(repositories[3])",
+                "rule_id=github-pat&limit=50", "engine=deps", "q=module42/", "severity=medium&repository_id=\(repositories[7])",
+            ]
+            let session = URLSession(configuration: .ephemeral)
+            func get(_ query: String) async throws -> Double {
+                var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/findings?\(query)")!)
+                request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+                let start = ContinuousClock.now
+                let (_, response) = try await session.data(for: request)
+                let elapsed = (ContinuousClock.now - start).seconds * 1000
+                guard (response as? HTTPURLResponse)?.statusCode == 200 else {
+                    throw ValidationError("GET /v1/findings?\(query) answered \((response as? HTTPURLResponse)?.statusCode ?? 0)")
+                }
+                return elapsed
+            }
+            // The server needs a moment to listen.
+            var ready = false
+            for _ in 0..<100 where !ready {
+                ready = (try? await get("limit=1")) != nil
+                if !ready { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            guard ready else { throw ValidationError("the server did not start on port \(port)") }
+            for i in 0..<50 { _ = try await get(filters[i % filters.count]) }
+            var times: [Double] = []
+            for i in 0..<requests { times.append(try await get(filters[i % filters.count])) }
+            times.sort()
+            func percentile(_ p: Double) -> Double { times[min(times.count - 1, Int((Double(times.count) * p).rounded(.up)) - 1)] }
+            return [
+                "database": database.kind.rawValue, "findings": findings, "requests": requests, "load_seconds": loadSeconds,
+                "p50_ms": percentile(0.50), "p99_ms": percentile(0.99), "max_ms": times.last ?? 0, "filters": filters.count,
+            ]
+        }
+    }
+}
