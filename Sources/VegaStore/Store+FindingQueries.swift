@@ -44,7 +44,8 @@ public struct Page<Item: Sendable>: Sendable {
 }
 
 extension Store {
-    /// Findings across the tenant, most severe first, then by repository and fingerprint.
+    /// Findings across the tenant, most severe first, then by repository and fingerprint
+    /// (both descending).
     /// Keyset pagination: `cursor` is opaque, and a page never repeats or skips a finding
     /// whatever is inserted meanwhile.
     public func findings(
@@ -69,8 +70,8 @@ extension Store {
             guard let position = Cursor(cursor) else { throw InvalidCursor() }
             condition += """
                  AND (severity_rank < \(bind: position.rank)
-                      OR (severity_rank = \(bind: position.rank) AND (repository_id > \(bind: position.repository)
-                          OR (repository_id = \(bind: position.repository) AND fingerprint > \(bind: position.fingerprint)))))
+                      OR (severity_rank = \(bind: position.rank) AND (repository_id < \(bind: position.repository)
+                          OR (repository_id = \(bind: position.repository) AND fingerprint < \(bind: position.fingerprint)))))
                 """
         }
         let size = max(1, min(limit, 1_000))
@@ -78,7 +79,9 @@ extension Store {
         let rows = try await database.withConnection { db in
             try await ScopedSQL(db: db, scope: scope).select(
                 "repository_id, severity_rank, fingerprint, body", from: .findings, where: matching,
-                then: "ORDER BY severity_rank DESC, repository_id, fingerprint LIMIT \(literal: size + 1)"
+                // Every key descending, so the findings_list index is read backwards instead
+                // of the whole tenant being sorted per page.
+                then: "ORDER BY severity_rank DESC, repository_id DESC, fingerprint DESC LIMIT \(literal: size + 1)"
             )
         }
         let decoder = JSONDecoder()
