@@ -50,6 +50,9 @@ struct ScanCommand: AsyncParsableCommand {
     @Flag(help: "Scan every commit's added lines in the git history instead of the working tree.")
     var history = false
 
+    @Option(help: "For a git URL: the branch, tag or full commit id to scan (default: the remote's default branch).")
+    var ref: String?
+
     @Option(name: .customLong("clone-timeout"), help: "Seconds allowed for cloning a git URL.")
     var cloneTimeout: Int = 300
 
@@ -76,7 +79,7 @@ struct ScanCommand: AsyncParsableCommand {
         let request = ScanRequest(
             source: source, configPath: config, engines: engines.map(engineList),
             maxFileSize: maxFileSize.flatMap { ByteSize(parsing: $0)?.bytes }, excludes: excludes,
-            history: history, baselinePath: baseline, cloneTimeout: .seconds(cloneTimeout), dataDirectory: dataDirectory
+            history: history, baselinePath: baseline, cloneTimeout: .seconds(cloneTimeout), ref: ref, dataDirectory: dataDirectory
         )
         let progress = (!noProgress && Terminal.stderrIsTTY) ? ProgressLine() : nil
         let scan = Task { try await Scanner.run(request) { event in progress?.update(event) } }

@@ -36,7 +36,13 @@ struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Run the platform: the HTTP API on the embedded SQLite database, or on PostgreSQL.",
-        discussion: "Migrations run on start. On the first start of an empty database, the first tenant, its owner and an owner API key are created and printed once."
+        discussion: """
+            Migrations run on start. On the first start of an empty database, the first tenant, its owner and an owner API key are created and printed once.
+
+            Operations: GET /healthz (up), GET /readyz (database and artifact store usable), GET /metrics (Prometheus text; \
+            behind --metrics-token when set). Logs go to stderr, one JSON object per line (--log-format json) or text, each \
+            request's line with its request_id (X-Request-Id) and, once authenticated, tenant_id.
+            """
     )
 
     @OptionGroup var database: DatabaseOptions
@@ -50,11 +56,39 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("allow-file-repositories"), help: "Let admins register file:// repositories, which read this machine's disk.")
     var allowFileRepositories = false
 
+    @Option(name: .customLong("metrics-token"), help: "Serve /metrics (every tenant's counts) only with `Authorization: Bearer <token>` (default: $VEGA_METRICS_TOKEN; unset: no token, restrict by network).")
+    var metricsToken: String?
+
+    @Option(name: .customLong("log-format"), help: "json (one object per line) or text (default: text when stderr is a terminal, else json).")
+    var logFormat: LogFormat?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
+    enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+        case json, text
+    }
+
     func validate() throws {
         guard (1...65_535).contains(port) else { throw ValidationError("--port must be between 1 and 65535") }
     }
 
+    /// Once per process, before the first logger is made: every later `Logger` writes this way.
+    func bootstrapLogging() {
+        let format = logFormat ?? (Terminal.stderrIsTTY ? .text : .json)
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler = switch format {
+            case .json: JSONLogHandler(label: label)
+            case .text: StreamLogHandler.standardError(label: label)
+            }
+            handler.logLevel = level
+            return handler
+        }
+    }
+
     func run() async throws {
+        bootstrapLogging()
         let logger = Logger(label: "vega")
         let db = try await database.open(logger: logger)
         do {
@@ -78,7 +112,10 @@ struct ServeCommand: AsyncParsableCommand {
             let worker = ScanWorker(store: store, dataDirectory: dataDirectory, logger: logger)
             let app = VegaServer.buildApplication(
                 store: store,
-                configuration: .init(host: host, port: port, dataDirectory: dataDirectory, allowFileRepositories: allowFileRepositories),
+                configuration: .init(
+                    host: host, port: port, dataDirectory: dataDirectory, allowFileRepositories: allowFileRepositories,
+                    metricsToken: metricsToken ?? ProcessInfo.processInfo.environment["VEGA_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+                ),
                 services: [worker], logger: logger
             )
             try await app.runService()
@@ -89,6 +126,8 @@ struct ServeCommand: AsyncParsableCommand {
         try await db.shutdown()
     }
 }
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -16,13 +16,20 @@ public struct ScanObservation: Sendable {
     public var scanID: String
     public var branch: String
     public var completeness: Completeness
+    /// The engines that ran to completion (`Finding.engine` values). Absence proves
+    /// something only about what an engine looked for: a secrets-only scan, or one tool's
+    /// uploaded results, says nothing about the others' findings.
+    public var engines: Set<String>
     public var at: Date
     public var findings: [Finding]
 
-    public init(scanID: String, branch: String, completeness: Completeness, at: Date, findings: [Finding]) {
+    public init(
+        scanID: String, branch: String, completeness: Completeness, engines: Set<String>, at: Date, findings: [Finding]
+    ) {
         self.scanID = scanID
         self.branch = branch
         self.completeness = completeness
+        self.engines = engines
         self.at = at
         self.findings = findings
     }
@@ -40,13 +47,18 @@ public struct Transition: Sendable, Hashable {
     public var to: FindingState
     public var cause: Cause
     public var actor: String?
+    /// What the person said about a triage decision, kept with it in the audit log.
+    public var comment: String?
 
-    public init(fingerprint: String, from: FindingState?, to: FindingState, cause: Cause, actor: String? = nil) {
+    public init(
+        fingerprint: String, from: FindingState?, to: FindingState, cause: Cause, actor: String? = nil, comment: String? = nil
+    ) {
         self.fingerprint = fingerprint
         self.from = from
         self.to = to
         self.cause = cause
         self.actor = actor
+        self.comment = comment
     }
 }
 
@@ -62,6 +74,11 @@ public struct LifecycleChanges: Sendable {
     }
 
     public var isEmpty: Bool { findings.isEmpty }
+
+    /// How many transitions had this cause (`.appeared`: new, `.disappeared`: fixed by a scan).
+    public func count(_ cause: Transition.Cause) -> Int {
+        transitions.count { $0.cause == cause }
+    }
 }
 
 /// The findings lifecycle: pure rules, no storage. The store loads a repository's tracked
@@ -69,8 +86,9 @@ public struct LifecycleChanges: Sendable {
 ///
 /// - A new fingerprint is open. A fixed one that appears again is reopened; a dismissed
 ///   one stays dismissed whatever scans say — a person's decision is never overridden.
-/// - A finding is fixed only when absent from a **complete** scan of every branch it was
-///   seen on. A partial scan only adds sightings; a failed scan changes nothing.
+/// - A finding is fixed only when absent from a **complete** scan, by an engine that ran,
+///   of every branch it was seen on. A partial scan only adds sightings; a failed scan
+///   changes nothing.
 /// - Applying the same scan twice changes nothing.
 public enum Lifecycle {
     public static func apply(
@@ -111,7 +129,8 @@ public enum Lifecycle {
 
         guard scan.completeness == .complete else { return changes }
         for tracked in existing.sorted(by: { $0.fingerprint < $1.fingerprint })
-        where seen[tracked.fingerprint] == nil && tracked.branches.contains(scan.branch) {
+        where seen[tracked.fingerprint] == nil && tracked.branches.contains(scan.branch)
+            && scan.engines.contains(tracked.finding.engine) {
             var updated = tracked
             updated.branches.remove(scan.branch)
             if updated.branches.isEmpty, updated.state.isActive {

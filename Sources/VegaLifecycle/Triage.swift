@@ -29,19 +29,22 @@ public enum Triage {
         updated.state = .dismissed
         updated.dismissal = dismissal
         return LifecycleChanges(findings: [updated], transitions: [Transition(
-            fingerprint: tracked.fingerprint, from: tracked.state, to: .dismissed, cause: .dismissed, actor: dismissal.actor
+            fingerprint: tracked.fingerprint, from: tracked.state, to: .dismissed, cause: .dismissed, actor: dismissal.actor,
+            comment: dismissal.comment.isEmpty ? nil : dismissal.comment
         )])
     }
 
     /// Takes a dismissal back: the finding is open again if some branch still has it, fixed
-    /// if none does. A finding that is not dismissed is left as it is.
-    public static func restore(_ tracked: TrackedFinding, actor: String) -> LifecycleChanges {
+    /// if none does. A finding that is not dismissed is left as it is. `comment` (why) goes
+    /// to the audit log with the change.
+    public static func restore(_ tracked: TrackedFinding, actor: String, comment: String? = nil) -> LifecycleChanges {
         guard tracked.state == .dismissed else { return LifecycleChanges() }
         var updated = tracked
         updated.dismissal = nil
         updated.state = tracked.branches.isEmpty ? .fixed : .open
         return LifecycleChanges(findings: [updated], transitions: [Transition(
-            fingerprint: tracked.fingerprint, from: .dismissed, to: updated.state, cause: .restored, actor: actor
+            fingerprint: tracked.fingerprint, from: .dismissed, to: updated.state, cause: .restored, actor: actor,
+            comment: comment.flatMap { $0.isEmpty ? nil : $0 }
         )])
     }
 }

@@ -14,13 +14,15 @@ public struct ScanRequest: Sendable {
     public var history: Bool
     public var baselinePath: String?
     public var cloneTimeout: Duration
+    /// For a git URL: the branch, tag or full commit id to check out (default: the remote's default branch).
+    public var ref: String?
     /// Vega's data folder (the advisory database lives there); nil resolves as `DataDirectory` says.
     public var dataDirectory: String?
 
     public init(
         source: String = ".", configPath: String? = nil, engines: [String]? = nil, maxFileSize: Int? = nil,
         excludes: [String] = [], history: Bool = false, baselinePath: String? = nil,
-        cloneTimeout: Duration = .seconds(300), dataDirectory: String? = nil
+        cloneTimeout: Duration = .seconds(300), ref: String? = nil, dataDirectory: String? = nil
     ) {
         self.source = source
         self.configPath = configPath
@@ -30,6 +32,7 @@ public struct ScanRequest: Sendable {
         self.history = history
         self.baselinePath = baselinePath
         self.cloneTimeout = cloneTimeout
+        self.ref = ref
         self.dataDirectory = dataDirectory
     }
 }
@@ -38,6 +41,8 @@ public struct ScanRequest: Sendable {
 public struct ScanOutcome: Sendable {
     public var report: ScanReport
     public var config: ScanConfig
+    /// The commit scanned, when the source was a clone.
+    public var commit: String?
 }
 
 /// The scan pipeline shared by `vega scan` and (later) server workers:
@@ -52,7 +57,7 @@ public enum Scanner {
         // Read the baseline before any clone so a bad path fails fast.
         let baseline = try request.baselinePath.map(loadBaseline)
         let source = try await SourceResolver.resolve(
-            request.source, cloneTimeout: request.cloneTimeout, fullHistory: request.history
+            request.source, cloneTimeout: request.cloneTimeout, fullHistory: request.history, ref: request.ref
         )
         defer { source.cleanup() }
 
@@ -112,7 +117,7 @@ public enum Scanner {
             warnings: results.flatMap(\.warnings).sorted { ($0.path, $0.line ?? 0) < ($1.path, $1.line ?? 0) },
             dependencies: results.flatMap(\.dependencies).sorted { $0.source < $1.source }
         )
-        return ScanOutcome(report: report, config: config)
+        return ScanOutcome(report: report, config: config, commit: source.commit)
     }
 
     static func loadConfig(_ request: ScanRequest, root: String) throws -> ScanConfig {

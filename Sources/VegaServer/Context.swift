@@ -7,6 +7,8 @@ import VegaStore
 public struct VegaRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var principal: Principal?
+    /// The signed-in browser's session, when the cookie (not an API key) authenticated.
+    public var session: Session?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
@@ -27,20 +29,65 @@ public struct VegaRequestContext: RequestContext {
     }
 }
 
-/// Resolves `Authorization: Bearer vega_…` to a principal, or answers 401.
+/// Resolves the caller — a machine's `Authorization: Bearer vega_…`, else a signed-in
+/// browser's session cookie — to a principal, or answers 401. A browser sends its cookie
+/// by itself, whoever made the page, so a cookie request that changes something must
+/// also pass `CSRFCheck`; a bearer token is only ever sent on purpose and needs no check.
 struct AuthMiddleware: RouterMiddleware {
     let store: Store
 
     func handle(
         _ request: Request, context: VegaRequestContext, next: (Request, VegaRequestContext) async throws -> Response
     ) async throws -> Response {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-              let principal = try await store.authenticate(token: String(header.dropFirst("Bearer ".count)))
-        else { throw APIError.unauthorized() }
         var context = context
+        let principal: Principal
+        if let header = request.headers[.authorization] {
+            guard header.hasPrefix("Bearer "), let key = try await store.authenticate(token: String(header.dropFirst("Bearer ".count)))
+            else { throw APIError.unauthorized() }
+            principal = key
+        } else if let token = request.cookies[SessionCookie.name]?.value {
+            guard let session = try await store.authenticate(sessionToken: token) else { throw APIError.unauthorized() }
+            try CSRFCheck.verify(request, session: session)
+            principal = session.principal
+            context.session = session
+        } else {
+            throw APIError.unauthorized()
+        }
         context.principal = principal
         context.logger[metadataKey: "tenant_id"] = .string(principal.tenantID)
         return try await next(request, context)
+    }
+}
+
+/// Cross-site request forgery: another site's page can make the browser send a request
+/// with Vega's cookie, but it cannot read the CSRF token (it came in a JSON response to
+/// Vega's own page) and it cannot forge the Origin header.
+enum CSRFCheck {
+    static let header = HTTPFields.Element.Name("X-CSRF-Token")!
+
+    /// For a cookie-authenticated request that may change something (any method but GET,
+    /// HEAD, OPTIONS): the session's CSRF token in `X-CSRF-Token`, and an Origin header,
+    /// when sent, naming the host the request was sent to.
+    static func verify(_ request: Request, session: Session) throws {
+        guard ![.get, .head, .options].contains(request.method) else { return }
+        guard let sent = request.headers[header], session.acceptsCSRFToken(sent) else {
+            throw APIError(.forbidden, "csrf_failed", "a change made with the session cookie needs the session's X-CSRF-Token header")
+        }
+        if let origin = request.headers[.origin], !isSameOrigin(origin, host: request.head.authority) {
+            throw APIError(.forbidden, "csrf_failed", "the request's Origin is not this server")
+        }
+    }
+
+    /// Whether `origin` (`scheme://host[:port]`, as browsers send it; `null` from sandboxed
+    /// pages) names `host`, the request's Host header. Ports are compared with the scheme's
+    /// default filled in, so `https://vega.example` matches `vega.example:443`.
+    static func isSameOrigin(_ origin: String, host: String?) -> Bool {
+        guard let host, let sent = URLComponents(string: origin), let scheme = sent.scheme?.lowercased(),
+              ["http", "https"].contains(scheme), let sentHost = sent.host?.lowercased(), sent.path.isEmpty,
+              let target = URLComponents(string: "\(scheme)://\(host)"), let targetHost = target.host?.lowercased()
+        else { return false }
+        let defaultPort = scheme == "https" ? 443 : 80
+        return sentHost == targetHost && (sent.port ?? defaultPort) == (target.port ?? defaultPort)
     }
 }
 

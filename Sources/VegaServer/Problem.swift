@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import VegaLifecycle
+import VegaReports
 import VegaStore
 
 /// An API error with a stable code, written as RFC 9457 problem+json.
@@ -17,7 +18,7 @@ public struct APIError: Error, Sendable {
     }
 
     static func unauthorized() -> APIError {
-        APIError(.unauthorized, "unauthenticated", "send a valid API key as `Authorization: Bearer vega_…`")
+        APIError(.unauthorized, "unauthenticated", "sign in, or send a valid API key as `Authorization: Bearer vega_…`")
     }
 
     static func forbidden(_ needed: String) -> APIError {
@@ -38,7 +39,8 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             if problem.status.code >= 500 {
                 context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
             }
-            return Self.response(problem)
+            // The id the response header carries too, for a user to quote when reporting it.
+            return Self.response(problem, requestID: context.logger[metadataKey: "request_id"].map { "\($0)" })
         }
     }
 
@@ -47,9 +49,20 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         case let error as APIError: return error
         case let error as Store.NotFound: return APIError(.notFound, "not_found", error.description)
         case let error as TriageError: return APIError(.unprocessableContent, "invalid_state_change", error.description)
+        case let error as SARIFImportError:
+            return switch error.code {
+            case .notJSON: APIError(.badRequest, "invalid_body", error.description)
+            case .tooLarge: APIError(.contentTooLarge, "body_too_large", error.description)
+            case .tooManyResults: APIError(.unprocessableContent, "too_many_results", error.description)
+            default: APIError(.unprocessableContent, "invalid_sarif", error.description)
+            }
         case let error as Store.InvalidCursor: return APIError(.badRequest, "invalid_cursor", error.description)
         case let error as Store.AlreadyExists: return APIError(.conflict, "already_exists", error.description)
         case let error as Store.ScanNotCancellable: return APIError(.conflict, "not_cancellable", error.description)
+        case let error as Store.InvalidCredentials: return APIError(.unauthorized, "invalid_credentials", error.description)
+        case let error as Store.RoleNotAllowed: return APIError(.forbidden, "forbidden", error.description)
+        case let error as Store.LastOwner: return APIError(.conflict, "last_owner", error.description)
+        case let error as Store.InvalidPassword: return APIError(.unprocessableContent, "invalid_password", error.description)
         case let error as HTTPError:
             // Hummingbird's own: no route, body too large, unreadable body, …
             let code = switch error.status {
@@ -64,11 +77,12 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-    static func response(_ problem: APIError) -> Response {
-        let body: [String: Any] = [
+    static func response(_ problem: APIError, requestID: String? = nil) -> Response {
+        var body: [String: Any] = [
             "type": "https://vega.dev/problems/\(problem.code)", "title": problem.status.reasonPhrase,
             "status": problem.status.code, "code": problem.code, "detail": problem.detail,
         ]
+        if let requestID { body["request_id"] = requestID }
         let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
         var headers = HTTPFields()
         headers[.contentType] = "application/problem+json"

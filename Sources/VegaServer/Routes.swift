@@ -12,6 +12,8 @@ struct APIRoutes {
     let dataDirectory: String
     /// Whether `file://` repositories may be registered (they read the server's disk).
     let allowFileRepositories: Bool
+    /// Whether the session cookie is marked Secure (sent over HTTPS only).
+    let secureCookies: Bool
 
     func register(on router: RouterGroup<VegaRequestContext>) {
         router.get("me", use: me)
@@ -20,16 +22,23 @@ struct APIRoutes {
         router.get("repositories", use: listRepositories)
         router.post("repositories", use: createRepository)
         router.get("findings", use: listFindings)
+        router.get("repositories/:repository/findings/:fingerprint", use: getFinding)
         router.patch("repositories/:repository/findings/:fingerprint", use: changeFinding)
+        router.post("findings/state", use: changeFindings)
+        router.post("repositories/:repository/results", use: uploadResults)
         router.post("scans", use: submitScan)
+        router.get("scans", use: listScans)
         router.get("scans/:id", use: getScan)
         router.post("scans/:id/cancel", use: cancelScan)
         router.get("scans/:id/report.sarif", use: downloadSARIF)
         router.get("scans/:id/report.json", use: downloadJSON)
+        router.get("usage", use: usage)
         router.get("components", use: components)
         router.get("events", use: events)
         router.post("api-keys", use: createAPIKey)
         router.delete("api-keys/:id", use: revokeAPIKey)
+        registerAuth(on: router)
+        registerMembers(on: router)
     }
 
     // MARK: Who am I
@@ -122,6 +131,8 @@ struct APIRoutes {
         var slaDueAt: Date?
         var dismissal: Dismissal?
         var vulnerability: Vulnerability?
+        /// One finding's audit events (`GET …/findings/{fingerprint}` only).
+        var history: [AuditEvent]?
 
         init(_ listed: ListedFinding) {
             let tracked = listed.tracked
@@ -152,136 +163,15 @@ struct APIRoutes {
 
     @Sendable func listFindings(_ request: Request, context: VegaRequestContext) async throws -> Response {
         let query = request.uri.queryParameters
-        func list<T: RawRepresentable<String>>(_ name: String, _ type: T.Type) throws -> [T]? {
-            guard let raw = query[name[...]] else { return nil }
-            return try raw.split(separator: ",").map { part in
-                guard let value = T(rawValue: String(part)) else {
-                    throw APIError(.badRequest, "invalid_filter", "\(name) has an unknown value \(part)")
-                }
-                return value
-            }
-        }
         let filter = FindingFilter(
-            repositoryID: query["repository_id"].map(String.init), states: try list("state", FindingState.self),
-            severities: try list("severity", Severity.self), ruleID: query["rule_id"].map(String.init),
+            repositoryID: query["repository_id"].map(String.init), states: try Self.values("state", FindingState.self, in: query),
+            severities: try Self.values("severity", Severity.self, in: query), ruleID: query["rule_id"].map(String.init),
             engine: query["engine"].map(String.init), text: query["q"].map(String.init)
         )
-        var limit = 100
-        if let raw = query["limit"] {
-            guard let value = Int(raw), (1...1_000).contains(value) else {
-                throw APIError(.badRequest, "invalid_limit", "limit must be a number from 1 to 1000")
-            }
-            limit = value
-        }
-        let page = try await store.findings(matching: filter, after: query["cursor"].map(String.init), limit: limit, in: try context.scope)
+        let page = try await store.findings(
+            matching: filter, after: query["cursor"].map(String.init), limit: try Self.pageLimit(in: query), in: try context.scope
+        )
         return try JSONBody.response(FindingPage(items: page.items.map(FindingItem.init), nextCursor: page.nextCursor))
-    }
-
-    struct StateChange: Decodable {
-        var state: FindingState
-        var reason: DismissalReason?
-        var comment: String?
-        var riskOwner: String?
-        var expiresAt: Date?
-
-        enum CodingKeys: String, CodingKey {
-            case state, reason, comment, riskOwner = "risk_owner", expiresAt = "expires_at"
-        }
-    }
-
-    @Sendable func changeFinding(_ request: Request, context: VegaRequestContext) async throws -> Response {
-        let principal = try context.require(.member)
-        let repository = try context.parameters.require("repository")
-        let fingerprint = try context.parameters.require("fingerprint")
-        let change = try await JSONBody.decode(
-            StateChange.self, allowing: ["state", "reason", "comment", "risk_owner", "expires_at"], from: request, context: context
-        )
-        let scope = TenantScope(tenantID: principal.tenantID)
-        switch change.state {
-        case .dismissed:
-            guard let reason = change.reason else {
-                throw APIError(.unprocessableContent, "reason_required", "dismissing needs a reason: \(DismissalReason.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            try await store.dismiss(fingerprint: fingerprint, repositoryID: repository, with: Dismissal(
-                reason: reason, comment: change.comment ?? "", actor: principal.id, at: Date(),
-                riskOwner: change.riskOwner, expiresAt: change.expiresAt
-            ), in: scope)
-        case .open:
-            try await store.restore(fingerprint: fingerprint, repositoryID: repository, by: principal.id, in: scope)
-        case .fixed, .reopened:
-            throw APIError(.unprocessableContent, "invalid_state_change", "only scans fix or reopen a finding; set dismissed or open")
-        }
-        guard let updated = try await store.finding(repositoryID: repository, fingerprint: fingerprint, in: scope) else {
-            throw APIError.notFound("finding")
-        }
-        return try JSONBody.response(FindingItem(ListedFinding(repositoryID: repository, tracked: updated)))
-    }
-
-    // MARK: Scans
-
-    struct NewScan: Decodable {
-        var repositoryId: String
-        var engines: [String]?
-
-        enum CodingKeys: String, CodingKey {
-            case repositoryId = "repository_id", engines
-        }
-    }
-
-    /// Queues a scan of a repository's default branch; a worker runs it.
-    @Sendable func submitScan(_ request: Request, context: VegaRequestContext) async throws -> Response {
-        let principal = try context.require(.member)
-        let input = try await JSONBody.decode(NewScan.self, allowing: ["repository_id", "engines"], from: request, context: context)
-        let known = ["secrets", "deps"]
-        if let engines = input.engines, engines.isEmpty || !engines.allSatisfy(known.contains) {
-            throw APIError(.unprocessableContent, "invalid_engines", "engines must be a non-empty list of: \(known.joined(separator: ", "))")
-        }
-        let scope = TenantScope(tenantID: principal.tenantID)
-        guard let repository = try await store.repository(id: input.repositoryId, in: scope) else {
-            throw APIError.notFound("repository \(input.repositoryId)")
-        }
-        let id = try await store.createScan(
-            repositoryID: repository.id, ref: repository.defaultBranch, engines: input.engines ?? [], in: scope
-        )
-        guard let scan = try await store.scan(id: id, in: scope) else { throw APIError.notFound("scan") }
-        return try JSONBody.response(scan, status: .accepted)
-    }
-
-    @Sendable func getScan(_ request: Request, context: VegaRequestContext) async throws -> Response {
-        guard let scan = try await store.scan(id: try context.parameters.require("id"), in: try context.scope) else {
-            throw APIError.notFound("scan")
-        }
-        return try JSONBody.response(scan)
-    }
-
-    @Sendable func cancelScan(_ request: Request, context: VegaRequestContext) async throws -> Response {
-        let principal = try context.require(.member)
-        return try JSONBody.response(try await store.cancelScan(id: try context.parameters.require("id"), by: principal))
-    }
-
-    @Sendable func downloadSARIF(_ request: Request, context: VegaRequestContext) async throws -> Response {
-        try await download("report.sarif", contentType: "application/sarif+json", request: request, context: context)
-    }
-
-    @Sendable func downloadJSON(_ request: Request, context: VegaRequestContext) async throws -> Response {
-        try await download("report.json", contentType: "application/json", request: request, context: context)
-    }
-
-    /// A finished scan's report, as the worker kept it.
-    func download(_ kind: String, contentType: String, request: Request, context: VegaRequestContext) async throws -> Response {
-        let scope = try context.scope
-        let id = try context.parameters.require("id")
-        guard try await store.scan(id: id, in: scope) != nil else { throw APIError.notFound("scan") }
-        guard let artifact = try await store.artifacts(scanID: id, in: scope).first(where: { $0.kind == kind }) else {
-            throw APIError(.notFound, "no_report", "this scan has no \(kind) (it has not succeeded)")
-        }
-        let path = URL(fileURLWithPath: dataDirectory).appendingPathComponent(artifact.location).path
-        guard let contents = FileManager.default.contents(atPath: path) else {
-            throw APIError(.gone, "artifact_missing", "the report's file is no longer in the artifact store")
-        }
-        var headers = HTTPFields()
-        headers[.contentType] = contentType
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: contents)))
     }
 
     // MARK: Components, events, keys

@@ -13,12 +13,23 @@ public enum VegaServer {
         public var dataDirectory: String
         /// `file://` repositories read the server's own disk: off unless the operator says.
         public var allowFileRepositories: Bool
+        /// When set, `/metrics` (every tenant's counts) wants it as a bearer token.
+        public var metricsToken: String?
+        /// Marks the session cookie `Secure`, so browsers send it over HTTPS only. On by
+        /// default: Vega is meant to sit behind a TLS proxy, and browsers accept Secure
+        /// cookies from http://localhost too. Off only for plain HTTP to another host.
+        public var secureCookies: Bool
 
-        public init(host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "vega-data", allowFileRepositories: Bool = false) {
+        public init(
+            host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "vega-data", allowFileRepositories: Bool = false,
+            metricsToken: String? = nil, secureCookies: Bool = true
+        ) {
             self.host = host
             self.port = port
             self.dataDirectory = dataDirectory
             self.allowFileRepositories = allowFileRepositories
+            self.metricsToken = metricsToken
+            self.secureCookies = secureCookies
         }
     }
 
@@ -44,27 +55,31 @@ public enum VegaServer {
     /// Every route, for the application and for the test that holds them to the OpenAPI document.
     static func buildRouter(store: Store, configuration: Configuration) -> Router<VegaRequestContext> {
         let router = Router(context: VegaRequestContext.self)
+        let metrics = ServerMetrics(store: store, token: configuration.metricsToken.map(OperatorToken.init))
+        // Outermost first: the request id and the timing see the problem+json answer of an error.
+        router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: ProblemMiddleware())
-        router.add(middleware: LogRequestsMiddleware(.info))
 
         router.get("healthz") { _, _ in try JSONBody.response(["status": "ok"]) }
         router.get("readyz") { _, _ in
-            do {
-                _ = try await Migrator.version(of: store.database)
-            } catch {
-                throw APIError(.serviceUnavailable, "not_ready", "the database is not reachable")
-            }
+            try await Readiness(store: store, dataDirectory: configuration.dataDirectory).check()
             return try JSONBody.response(["status": "ready"])
         }
+        router.get("metrics", use: metrics.respond)
         router.get("v1/openapi.json") { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: openAPIDocument)))
         }
-        let api = router.group("v1").add(middleware: AuthMiddleware(store: store))
-        APIRoutes(
-            store: store, dataDirectory: configuration.dataDirectory, allowFileRepositories: configuration.allowFileRepositories
-        ).register(on: api)
+        let routes = APIRoutes(
+            store: store, dataDirectory: configuration.dataDirectory, allowFileRepositories: configuration.allowFileRepositories,
+            secureCookies: configuration.secureCookies
+        )
+        // Signing in needs no credentials: mounted beside the authenticated group, not in it.
+        routes.registerSignIn(on: router.group("v1"))
+        let api = router.group("v1").add(middleware: AuthMiddleware(store: store)).add(middleware: LogContextMiddleware())
+        routes.register(on: api)
         return router
     }
 }

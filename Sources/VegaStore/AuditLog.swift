@@ -78,10 +78,13 @@ enum AuditLog {
         }
     }
 
-    static func events(_ sql: ScopedSQL, after sequence: Int = 0, limit: Int = 1_000) async throws -> [AuditEvent] {
-        try await sql.select(
+    /// `subject`: only the events about it.
+    static func events(_ sql: ScopedSQL, after sequence: Int = 0, subject: String? = nil, limit: Int = 1_000) async throws -> [AuditEvent] {
+        var condition: SQLQueryString = "sequence > \(bind: sequence)"
+        if let subject { condition += " AND subject = \(bind: subject)" }
+        return try await sql.select(
             "sequence, id, at, actor, action, subject, before_state, after_state, previous_hash, hash", from: .events,
-            where: "sequence > \(bind: sequence)", then: "ORDER BY sequence LIMIT \(literal: limit)"
+            where: condition, then: "ORDER BY sequence LIMIT \(literal: limit)"
         ).map { row in
             AuditEvent(
                 sequence: try row.decode(column: "sequence", as: Int.self), id: try row.decode(column: "id", as: String.self),

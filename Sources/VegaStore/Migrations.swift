@@ -11,6 +11,14 @@ struct Migration: Sendable {
     /// milliseconds since 1970 (BIGINT), identifiers are TEXT, structured values are JSON
     /// in TEXT.
     let statements: [String]
+    /// Run after `statements`, on that database only: what the two do differently (text
+    /// search). Empty for most migrations.
+    var sqlite: [String] = []
+    var postgres: [String] = []
+
+    func statements(for kind: DatabaseKind) -> [String] {
+        statements + (kind == .sqlite ? sqlite : postgres)
+    }
 }
 
 /// Applies the migrations a database has not run yet, each in its own transaction.
@@ -178,6 +186,75 @@ public enum Migrator {
         Migration(version: 2, summary: "findings lists read in their sort order", statements: [
             "CREATE INDEX findings_list ON findings (tenant_id, severity_rank, repository_id, fingerprint)",
         ]),
+        // Every filter of the findings list reads an index in the list's order (most severe
+        // first, then repository and fingerprint, all descending), so a page costs the same
+        // whatever the tenant's size. The list index also carries `state`, so a state filter
+        // is checked without reading the row.
+        Migration(version: 3, summary: "findings lists: an index per filter and a word index for text search", statements: [
+            "DROP INDEX findings_by_tenant",
+            "DROP INDEX findings_list",
+            "CREATE INDEX findings_list ON findings (tenant_id, severity_rank, repository_id, fingerprint, state)",
+            "CREATE INDEX findings_by_state ON findings (tenant_id, state, severity_rank, repository_id, fingerprint)",
+            "CREATE INDEX findings_by_repository ON findings (tenant_id, repository_id, severity_rank, fingerprint)",
+            "CREATE INDEX findings_by_rule ON findings (tenant_id, rule_id, severity_rank, repository_id, fingerprint)",
+            "CREATE INDEX findings_by_engine ON findings (tenant_id, engine, severity_rank, repository_id, fingerprint)",
+        ], sqlite: [
+            // FTS5 over the findings' own path and title (external content: nothing copied),
+            // kept in step by triggers. Its rowids are the findings' rowids, which only a
+            // VACUUM renumbers: docs/platform.md says how to rebuild it after one.
+            """
+            CREATE VIRTUAL TABLE findings_search USING fts5(
+                path, title, content='findings', content_rowid='rowid', tokenize='unicode61')
+            """,
+            """
+            CREATE TRIGGER findings_search_insert AFTER INSERT ON findings BEGIN
+                INSERT INTO findings_search (rowid, path, title) VALUES (new.rowid, new.path, new.title);
+            END
+            """,
+            """
+            CREATE TRIGGER findings_search_update AFTER UPDATE OF path, title ON findings BEGIN
+                INSERT INTO findings_search (findings_search, rowid, path, title) VALUES ('delete', old.rowid, old.path, old.title);
+                INSERT INTO findings_search (rowid, path, title) VALUES (new.rowid, new.path, new.title);
+            END
+            """,
+            """
+            CREATE TRIGGER findings_search_delete AFTER DELETE ON findings BEGIN
+                INSERT INTO findings_search (findings_search, rowid, path, title) VALUES ('delete', old.rowid, old.path, old.title);
+            END
+            """,
+            "INSERT INTO findings_search (findings_search) VALUES ('rebuild')",
+        ], postgres: [
+            // The same words SQLite's unicode61 tokenizer sees: punctuation and spaces split them.
+            """
+            CREATE INDEX findings_search ON findings USING GIN (
+                to_tsvector('simple', regexp_replace(path || ' ' || title, '[[:punct:][:space:]]+', ' ', 'g')))
+            """,
+        ]),
+        Migration(version: 4, summary: "web sign-in sessions (cookie token stored only as its SHA-256)", statements: [
+            """
+            CREATE TABLE sessions (
+                id TEXT PRIMARY KEY,
+                tenant_id TEXT NOT NULL REFERENCES tenants(id),
+                user_id TEXT NOT NULL REFERENCES users(id),
+                csrf_token TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                last_seen_at BIGINT NOT NULL,
+                revoked_at BIGINT
+            )
+            """,
+            "CREATE INDEX sessions_by_user ON sessions (tenant_id, user_id)",
+        ]),
+        Migration(version: 6, summary: "a finding's history read from the audit log by subject", statements: [
+            "CREATE INDEX events_by_subject ON events (tenant_id, subject, sequence)",
+        ]),
+        Migration(version: 5, summary: "scan lists read newest first from an index; usage counts findings", statements: [
+            "CREATE INDEX scans_list ON scans (tenant_id, queued_at, id)",
+            // With the id, a repository's scans come out of the index in the list's full order.
+            "DROP INDEX scans_by_repository",
+            "CREATE INDEX scans_by_repository ON scans (tenant_id, repository_id, queued_at, id)",
+            "ALTER TABLE usage_days ADD COLUMN findings BIGINT NOT NULL DEFAULT 0",
+        ]),
     ]
 
     /// The highest version a database may be at for this build to use it.
@@ -203,7 +280,7 @@ public enum Migrator {
                 if kind == .postgres { try await db.raw("LOCK TABLE schema_migrations IN EXCLUSIVE MODE").run() }
                 let current = try await currentVersion(db)
                 guard current < migration.version else { return false }
-                for statement in migration.statements { try await db.raw(SQLQueryString(statement)).run() }
+                for statement in migration.statements(for: kind) { try await db.raw(SQLQueryString(statement)).run() }
                 try await db.raw("""
                     INSERT INTO schema_migrations (version, summary, applied_at)
                     VALUES (\(bind: migration.version), \(bind: migration.summary), \(bind: now.milliseconds))

@@ -55,6 +55,16 @@ public final class SQLiteBackend: StoreDatabase {
         return try await inTransaction(connection.sql(), begin: "BEGIN IMMEDIATE", body)
     }
 
+    /// SQLite keeps no statistics unless asked, and without them it may read a tenant's
+    /// findings through the wrong index. `optimize` analyses only the tables that grew a
+    /// lot since their last analysis, on a sample, so calling it after each scan is cheap.
+    public func refreshStatistics() async throws {
+        let connection = try await writer.take()
+        defer { writer.give(connection) }
+        try await connection.sql().raw("PRAGMA analysis_limit = 1000").run()
+        try await connection.sql().raw("PRAGMA optimize = 0x10002").run()
+    }
+
     public func shutdown() async throws {
         for connection in writer.drain() + readers.drain() { try await connection.close() }
     }

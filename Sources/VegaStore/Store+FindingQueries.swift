@@ -10,7 +10,8 @@ public struct FindingFilter: Sendable, Hashable {
     public var severities: [Severity]?
     public var ruleID: String?
     public var engine: String?
-    /// Matched, case-insensitively, against the title and the path.
+    /// Words matched against the title and the path: every word must begin a word there
+    /// (`module42` finds `src/module42/x.py`; case and punctuation do not matter).
     public var text: String?
 
     public init(
@@ -57,14 +58,30 @@ extension Store {
             condition += states.isEmpty ? " AND 1 = 0" : " AND state IN (\(binds: states.map(\.rawValue)))"
         }
         if let severities = filter.severities {
-            condition += severities.isEmpty ? " AND 1 = 0" : " AND severity IN (\(binds: severities.map(\.rawValue)))"
+            // By rank, which the indexes hold: one severity is then a range of the list index.
+            condition += severities.isEmpty ? " AND 1 = 0" : " AND severity_rank IN (\(binds: severities.map(\.rank)))"
         }
         if let rule = filter.ruleID { condition += " AND rule_id = \(bind: rule)" }
         if let engine = filter.engine { condition += " AND engine = \(bind: engine)" }
-        if let text = filter.text, !text.isEmpty {
-            let pattern = "%" + text.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
-                .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
-            condition += " AND (LOWER(title) LIKE \(bind: pattern) ESCAPE '\\' OR LOWER(path) LIKE \(bind: pattern) ESCAPE '\\')"
+        if let text = filter.text {
+            let words = Self.searchWords(text)
+            if words.isEmpty {
+                // Punctuation alone names no word, so nothing matches it (it is never a wildcard).
+                condition += " AND 1 = 0"
+            } else {
+                switch database.kind {
+                case .sqlite:
+                    // Quoted prefix terms: FTS5 syntax in the text is only ever text.
+                    let query = words.map { "\"\($0)\"*" }.joined(separator: " ")
+                    condition += " AND rowid IN (SELECT rowid FROM findings_search WHERE findings_search MATCH \(bind: query))"
+                case .postgres:
+                    let query = words.map { "\($0):*" }.joined(separator: " & ")
+                    condition += """
+                         AND to_tsvector('simple', regexp_replace(path || ' ' || title, '[[:punct:][:space:]]+', ' ', 'g'))
+                             @@ to_tsquery('simple', \(bind: query))
+                        """
+                }
+            }
         }
         if let cursor {
             guard let position = Cursor(cursor) else { throw InvalidCursor() }
@@ -99,6 +116,12 @@ extension Store {
         return Page(items: items, nextCursor: next)
     }
 
+    /// The words of a search: letters and digits, lowercased, split at everything else —
+    /// as both databases' word indexes split the text they hold.
+    static func searchWords(_ text: String) -> [String] {
+        text.lowercased().split { !($0.isLetter || $0.isNumber) }.prefix(16).map(String.init)
+    }
+
     /// A cursor that this store did not hand out.
     public struct InvalidCursor: Error, CustomStringConvertible, Sendable {
         public var description: String { "the cursor is not one this server returned" }
@@ -118,16 +141,25 @@ struct Cursor {
     }
 
     init?(_ encoded: String) {
+        guard let parts = Self.decode(encoded, parts: 3), let rank = Int(parts[0]) else { return nil }
+        self.init(rank: rank, repository: parts[1], fingerprint: parts[2])
+    }
+
+    var encoded: String { Self.encode(["\(rank)", repository, fingerprint]) }
+
+    /// Any list's cursor: the sort key's parts (none containing "|"), base64url of them
+    /// joined by "|".
+    static func encode(_ parts: [String]) -> String {
+        Data(parts.joined(separator: "|").utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    /// The parts of a cursor `encode` made, or nil when `encoded` is not one with `count` parts.
+    static func decode(_ encoded: String, parts count: Int) -> [String]? {
         var base64 = encoded.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
         guard let data = Data(base64Encoded: base64) else { return nil }
         let parts = String(decoding: data, as: UTF8.self).split(separator: "|", omittingEmptySubsequences: false)
-        guard parts.count == 3, let rank = Int(parts[0]) else { return nil }
-        self.init(rank: rank, repository: String(parts[1]), fingerprint: String(parts[2]))
-    }
-
-    var encoded: String {
-        Data("\(rank)|\(repository)|\(fingerprint)".utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        return parts.count == count ? parts.map(String.init) : nil
     }
 }

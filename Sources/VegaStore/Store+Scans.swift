@@ -1,5 +1,6 @@
 import Foundation
 import SQLKit
+import VegaLifecycle
 import VegaModel
 
 /// A scan as the platform tracks it.
@@ -10,13 +11,60 @@ public struct ScanRecord: Codable, Sendable, Hashable {
 
     public var id: String
     public var repositoryID: String
+    /// The branch, tag or full commit id asked for; findings are tracked per ref.
     public var ref: String
     public var state: State
     public var engines: [String]
+    /// The commit scanned (40 hex digits), once the worker has checked the ref out.
+    public var commit: String?
+    /// How far the result can be trusted to be whole (see `ScanObservation.Completeness`); set when the scan ends.
+    public var completeness: ScanObservation.Completeness?
+    public var progress: ScanProgress?
     public var error: String?
     public var queuedAt: Date
     public var startedAt: Date?
     public var finishedAt: Date?
+    /// Seconds spent waiting for a worker, once one took the scan.
+    public var queueSeconds: Double?
+    /// Seconds from start to end, once the scan ended.
+    public var runSeconds: Double?
+}
+
+/// Where a running scan is, as the worker last wrote it (at most about once a second).
+public struct ScanProgress: Codable, Sendable, Hashable {
+    public enum Phase: String, Codable, Sendable {
+        case cloning, scanning, recording, done
+    }
+
+    public var phase: Phase
+    public var filesScanned: Int
+    public var bytesScanned: Int
+    /// Known once the engines have finished.
+    public var findings: Int?
+
+    public init(phase: Phase, filesScanned: Int = 0, bytesScanned: Int = 0, findings: Int? = nil) {
+        self.phase = phase
+        self.filesScanned = filesScanned
+        self.bytesScanned = bytesScanned
+        self.findings = findings
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case phase, findings, filesScanned = "files_scanned", bytesScanned = "bytes_scanned"
+    }
+}
+
+/// What a finished scan adds to its tenant's usage for the day.
+public struct ScanUsage: Sendable, Hashable {
+    public var files: Int
+    public var bytes: Int
+    public var findings: Int
+
+    public init(files: Int, bytes: Int, findings: Int) {
+        self.files = files
+        self.bytes = bytes
+        self.findings = findings
+    }
 }
 
 /// A queued scan a worker has taken, with what it needs to run it.
@@ -29,21 +77,50 @@ public struct ClaimedScan: Sendable, Hashable {
     public var engines: [String]
 }
 
+/// Which scans to list; every field narrows.
+public struct ScanFilter: Sendable, Hashable {
+    public var repositoryID: String?
+    public var states: [ScanRecord.State]?
+    public var ref: String?
+
+    public init(repositoryID: String? = nil, states: [ScanRecord.State]? = nil, ref: String? = nil) {
+        self.repositoryID = repositoryID
+        self.states = states
+        self.ref = ref
+    }
+}
+
 extension Store {
-    static let scanColumns: SQLQueryString = "id, repository_id, ref, state, engines, error, queued_at, started_at, finished_at"
+    static let scanColumns: SQLQueryString = """
+        id, repository_id, ref, state, engines, commit_sha, completeness, progress, error, queued_at, started_at, finished_at
+        """
 
     static func scanRecord(_ row: any SQLRow) throws -> ScanRecord {
-        ScanRecord(
+        let queuedAt = Date(milliseconds: try row.decode(column: "queued_at", as: Int64.self))
+        let startedAt = try row.decode(column: "started_at", as: Int64?.self).map(Date.init(milliseconds:))
+        let finishedAt = try row.decode(column: "finished_at", as: Int64?.self).map(Date.init(milliseconds:))
+        return ScanRecord(
             id: try row.decode(column: "id", as: String.self),
             repositoryID: try row.decode(column: "repository_id", as: String.self),
             ref: try row.decode(column: "ref", as: String.self),
             state: ScanRecord.State(rawValue: try row.decode(column: "state", as: String.self)) ?? .failed,
             engines: try row.decode(column: "engines", as: String.self).split(separator: ",").map(String.init),
+            commit: try row.decode(column: "commit_sha", as: String?.self),
+            completeness: try row.decode(column: "completeness", as: String?.self).flatMap(ScanObservation.Completeness.init(rawValue:)),
+            progress: try row.decode(column: "progress", as: String?.self).flatMap {
+                try? JSONDecoder().decode(ScanProgress.self, from: Data($0.utf8))
+            },
             error: try row.decode(column: "error", as: String?.self),
-            queuedAt: Date(milliseconds: try row.decode(column: "queued_at", as: Int64.self)),
-            startedAt: try row.decode(column: "started_at", as: Int64?.self).map(Date.init(milliseconds:)),
-            finishedAt: try row.decode(column: "finished_at", as: Int64?.self).map(Date.init(milliseconds:))
+            queuedAt: queuedAt, startedAt: startedAt, finishedAt: finishedAt,
+            queueSeconds: startedAt.map { $0.timeIntervalSince(queuedAt) },
+            runSeconds: startedAt.flatMap { start in finishedAt.map { $0.timeIntervalSince(start) } }
         )
+    }
+
+    static func json(_ progress: ScanProgress) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: (try? encoder.encode(progress)) ?? Data("{}".utf8), as: UTF8.self)
     }
 
     public func scan(id: String, in scope: TenantScope) async throws -> ScanRecord? {
@@ -53,10 +130,40 @@ extension Store {
         }
     }
 
-    /// Takes the oldest queued scan of any tenant and marks it running; nil when none waits.
-    /// Workers are shared by all tenants, so this is a system query, not a tenant's. Two
-    /// workers never take the same scan: PostgreSQL skips rows another claim has locked,
-    /// and SQLite's single writer runs one claim at a time.
+    /// The tenant's scans, newest first (by queue time, then id, both descending, so the
+    /// scans_list or scans_by_repository index is read backwards rather than the tenant
+    /// sorted). Keyset pagination: `cursor` is opaque, and a page never repeats or skips
+    /// a scan whatever is queued meanwhile.
+    public func scans(
+        matching filter: ScanFilter, after cursor: String? = nil, limit: Int = 100, in scope: TenantScope
+    ) async throws -> Page<ScanRecord> {
+        var condition: SQLQueryString = "1 = 1"
+        if let repository = filter.repositoryID { condition += " AND repository_id = \(bind: repository)" }
+        if let states = filter.states {
+            condition += states.isEmpty ? " AND 1 = 0" : " AND state IN (\(binds: states.map(\.rawValue)))"
+        }
+        if let ref = filter.ref { condition += " AND ref = \(bind: ref)" }
+        if let cursor {
+            guard let parts = Cursor.decode(cursor, parts: 2), let queuedAt = Int64(parts[0]) else { throw InvalidCursor() }
+            // A row value, so both databases seek the index to the cursor instead of filtering up to it.
+            condition += " AND (queued_at, id) < (\(bind: queuedAt), \(bind: parts[1]))"
+        }
+        let size = max(1, min(limit, 1_000))
+        let matching = condition
+        let rows = try await database.withConnection { db in
+            try await ScopedSQL(db: db, scope: scope).select(
+                Self.scanColumns, from: .scans, where: matching, then: "ORDER BY queued_at DESC, id DESC LIMIT \(literal: size + 1)"
+            )
+        }
+        let items = try rows.prefix(size).map(Self.scanRecord)
+        let next = rows.count > size ? items.last.map { Cursor.encode(["\($0.queuedAt.milliseconds)", $0.id]) } : nil
+        return Page(items: items, nextCursor: next)
+    }
+
+    /// Takes the oldest queued scan of any tenant and marks it running (cloning); nil when
+    /// none waits. Workers are shared by all tenants, so this is a system query, not a
+    /// tenant's. Two workers never take the same scan: PostgreSQL skips rows another claim
+    /// has locked, and SQLite's single writer runs one claim at a time.
     public func claimNextScan(now: Date = Date()) async throws -> ClaimedScan? {
         let kind = database.kind
         return try await database.transaction { db in
@@ -69,7 +176,9 @@ extension Store {
             let scope = TenantScope(tenantID: try row.decode(column: "tenant_id", as: String.self))
             let repositoryID = try row.decode(column: "repository_id", as: String.self)
             let sql = ScopedSQL(db: db, scope: scope)
-            try await sql.update(.scans, set: "state = 'running', started_at = \(bind: now.milliseconds)", where: "id = \(bind: scanID)")
+            try await sql.update(.scans, set: """
+                state = 'running', started_at = \(bind: now.milliseconds), progress = \(bind: Self.json(ScanProgress(phase: .cloning)))
+                """, where: "id = \(bind: scanID)")
             guard let repository = try await sql.select("url", from: .repositories, where: "id = \(bind: repositoryID)").first else {
                 throw NotFound(description: "repository \(repositoryID) not found")
             }
@@ -81,15 +190,36 @@ extension Store {
         }
     }
 
-    /// Marks a running scan finished. `error` is shown to users: keep secrets out of it.
-    public func finishScan(
-        id: String, state: ScanRecord.State, error: String? = nil, now: Date = Date(), in scope: TenantScope
-    ) async throws {
+    /// Where a running scan is, and the commit once it is known: one write to the scan's
+    /// row, which a scan that has ended ignores.
+    public func updateScan(id: String, progress: ScanProgress, commit: String? = nil, in scope: TenantScope) async throws {
+        var assignments: SQLQueryString = "progress = \(bind: Self.json(progress))"
+        if let commit { assignments += ", commit_sha = \(bind: commit)" }
+        let set = assignments
         try await database.transaction { db in
-            try await ScopedSQL(db: db, scope: scope).update(
-                .scans, set: "state = \(bind: state.rawValue), error = \(bind: error), finished_at = \(bind: now.milliseconds)",
-                where: "id = \(bind: id) AND state = 'running'"
-            )
+            try await ScopedSQL(db: db, scope: scope).update(.scans, set: set, where: "id = \(bind: id) AND state = 'running'")
+        }
+    }
+
+    /// Marks a running scan finished, with its last progress, and adds `usage` to the
+    /// tenant's count for the (UTC) day, in one transaction; a scan that is not running
+    /// (already finished) changes nothing. `error` is shown to users: keep secrets out of it.
+    public func finishScan(
+        id: String, state: ScanRecord.State, error: String? = nil, completeness: ScanObservation.Completeness? = nil,
+        progress: ScanProgress? = nil, usage: ScanUsage? = nil, now: Date = Date(), in scope: TenantScope
+    ) async throws {
+        let kind = database.kind
+        try await database.transaction { db in
+            let sql = ScopedSQL(db: db, scope: scope)
+            let running: SQLQueryString = "id = \(bind: id) AND state = 'running'"
+            guard try await !sql.select("id", from: .scans, where: running, then: kind == .postgres ? "FOR UPDATE" : "").isEmpty else { return }
+            var assignments: SQLQueryString = """
+                state = \(bind: state.rawValue), error = \(bind: error), finished_at = \(bind: now.milliseconds),
+                completeness = \(bind: completeness?.rawValue)
+                """
+            if let progress { assignments += ", progress = \(bind: Self.json(progress))" }
+            try await sql.update(.scans, set: assignments, where: running)
+            if let usage { try await Self.addUsage(usage, on: CalendarDay(now), sql) }
         }
     }
 }

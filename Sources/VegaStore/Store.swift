@@ -103,63 +103,44 @@ public struct Store: Sendable {
         _ observation: ScanObservation, repositoryID: String, in scope: TenantScope, policy: SLAPolicy = .default
     ) async throws -> LifecycleChanges {
         let kind = database.kind
-        return try await database.transaction { db in
+        let changes = try await database.transaction { db in
             let sql = ScopedSQL(db: db, scope: scope)
             try await AuditLog.lockTenant(sql, kind: kind)
-            guard try await sql.exists(in: .scans, where: "id = \(bind: observation.scanID) AND repository_id = \(bind: repositoryID)") else {
-                throw NotFound(description: "scan \(observation.scanID) of repository \(repositoryID) not found")
-            }
-            let existing = try await Self.tracked(sql, repositoryID: repositoryID)
-            let changes = Lifecycle.apply(observation, to: existing, policy: policy)
-            for tracked in changes.findings { try await Self.save(tracked, repositoryID: repositoryID, sql) }
-            try await AuditLog.append(Self.auditEntries(changes, repositoryID: repositoryID, scan: observation.scanID),
-                                      at: observation.at, sql)
-            if observation.completeness != .failed {
-                for finding in observation.findings {
-                    try await sql.insert(into: .findingOccurrences, [
-                        "scan_id": observation.scanID, "repository_id": repositoryID, "fingerprint": finding.fingerprint,
-                        "path": finding.location.path, "start_line": finding.location.startLine,
-                    ], conflict: "ON CONFLICT (scan_id, fingerprint) DO NOTHING")
-                }
-            }
-            return changes
+            return try await Self.record(observation, repositoryID: repositoryID, policy: policy, sql)
         }
+        // A scan is the one write that can change the findings' shape by many thousands.
+        try await database.refreshStatistics()
+        return changes
     }
 
-    /// Dismisses one finding (see `Triage.dismiss` for what a dismissal needs).
+    /// `record`'s work inside the caller's transaction (which took `AuditLog.lockTenant` first).
+    static func record(
+        _ observation: ScanObservation, repositoryID: String, policy: SLAPolicy, _ sql: ScopedSQL
+    ) async throws -> LifecycleChanges {
+        guard try await sql.exists(in: .scans, where: "id = \(bind: observation.scanID) AND repository_id = \(bind: repositoryID)") else {
+            throw NotFound(description: "scan \(observation.scanID) of repository \(repositoryID) not found")
+        }
+        let existing = try await tracked(sql, repositoryID: repositoryID)
+        let changes = Lifecycle.apply(observation, to: existing, policy: policy)
+        for tracked in changes.findings { try await save(tracked, repositoryID: repositoryID, sql) }
+        try await AuditLog.append(auditEntries(changes, repositoryID: repositoryID, scan: observation.scanID), at: observation.at, sql)
+        if observation.completeness != .failed {
+            for finding in observation.findings {
+                try await sql.insert(into: .findingOccurrences, [
+                    "scan_id": observation.scanID, "repository_id": repositoryID, "fingerprint": finding.fingerprint,
+                    "path": finding.location.path, "start_line": finding.location.startLine,
+                ], conflict: "ON CONFLICT (scan_id, fingerprint) DO NOTHING")
+            }
+        }
+        return changes
+    }
+
+    /// Dismisses one finding (see `Triage.dismiss` for what a dismissal needs; `triage` for many).
     @discardableResult
     public func dismiss(
         fingerprint: String, repositoryID: String, with dismissal: Dismissal, in scope: TenantScope
     ) async throws -> LifecycleChanges {
-        let kind = database.kind
-        return try await database.transaction { db in
-            let sql = ScopedSQL(db: db, scope: scope)
-            try await AuditLog.lockTenant(sql, kind: kind)
-            let tracked = try await Self.tracked(sql, repositoryID: repositoryID, fingerprint: fingerprint)
-            guard let finding = tracked.first else { throw NotFound(description: "finding \(fingerprint) not found") }
-            let changes = try Triage.dismiss(finding, with: dismissal)
-            for tracked in changes.findings { try await Self.save(tracked, repositoryID: repositoryID, sql) }
-            try await AuditLog.append(Self.auditEntries(changes, repositoryID: repositoryID, scan: nil), at: dismissal.at, sql)
-            return changes
-        }
-    }
-
-    /// Takes a dismissal back (see `Triage.restore`).
-    @discardableResult
-    public func restore(
-        fingerprint: String, repositoryID: String, by actor: String, at now: Date = Date(), in scope: TenantScope
-    ) async throws -> LifecycleChanges {
-        let kind = database.kind
-        return try await database.transaction { db in
-            let sql = ScopedSQL(db: db, scope: scope)
-            try await AuditLog.lockTenant(sql, kind: kind)
-            let tracked = try await Self.tracked(sql, repositoryID: repositoryID, fingerprint: fingerprint)
-            guard let finding = tracked.first else { throw NotFound(description: "finding \(fingerprint) not found") }
-            let changes = Triage.restore(finding, actor: actor)
-            for tracked in changes.findings { try await Self.save(tracked, repositoryID: repositoryID, sql) }
-            try await AuditLog.append(Self.auditEntries(changes, repositoryID: repositoryID, scan: nil), at: now, sql)
-            return changes
-        }
+        try await triage([FindingKey(repositoryID: repositoryID, fingerprint: fingerprint)], .dismiss(dismissal), in: scope).changes
     }
 
     /// One tracked finding, if the tenant has it.
@@ -209,9 +190,10 @@ public struct Store: Sendable {
         changes.transitions.map { transition in
             var after = ["state": transition.to.rawValue, "cause": transition.cause.rawValue]
             if let scan { after["scan"] = scan }
+            if let comment = transition.comment { after["comment"] = comment }
             return AuditEntry(
                 actor: transition.actor ?? "system", action: "finding.state_changed",
-                subject: "finding:\(repositoryID)/\(transition.fingerprint)",
+                subject: auditSubject(FindingKey(repositoryID: repositoryID, fingerprint: transition.fingerprint)),
                 before: transition.from.map { json(["state": $0.rawValue]) }, after: json(after)
             )
         }
@@ -222,7 +204,7 @@ public struct Store: Sendable {
         return String(decoding: data, as: UTF8.self)
     }
 
-    private static func tracked(_ sql: ScopedSQL, repositoryID: String, fingerprint: String? = nil) async throws -> [TrackedFinding] {
+    static func tracked(_ sql: ScopedSQL, repositoryID: String, fingerprint: String? = nil) async throws -> [TrackedFinding] {
         var condition: SQLQueryString = "repository_id = \(bind: repositoryID)"
         if let fingerprint { condition += " AND fingerprint = \(bind: fingerprint)" }
         let decoder = JSONDecoder()
@@ -233,7 +215,7 @@ public struct Store: Sendable {
 
     /// Writes a tracked finding: the whole record as JSON, plus the columns lists filter and
     /// sort on.
-    private static func save(_ tracked: TrackedFinding, repositoryID: String, _ sql: ScopedSQL) async throws {
+    static func save(_ tracked: TrackedFinding, repositoryID: String, _ sql: ScopedSQL) async throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let body = String(decoding: try encoder.encode(tracked), as: UTF8.self)

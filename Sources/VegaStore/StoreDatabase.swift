@@ -19,6 +19,14 @@ public protocol StoreDatabase: Sendable {
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
     /// Closes every connection; the database is unusable afterwards.
     func shutdown() async throws
+    /// Brings the query planner's statistics up to date after a large write, where the
+    /// database does not do it by itself.
+    func refreshStatistics() async throws
+}
+
+extension StoreDatabase {
+    /// PostgreSQL's autovacuum keeps statistics current.
+    public func refreshStatistics() async throws {}
 }
 
 /// Runs `body` between BEGIN and COMMIT on one connection, rolling back when it throws.
@@ -31,7 +39,10 @@ func inTransaction<T: Sendable>(
         try await db.raw("COMMIT").run()
         return result
     } catch {
-        try? await db.raw("ROLLBACK").run()
+        // In a task of its own, which the caller's cancellation does not reach: a cancelled
+        // caller must still end the transaction, or the connection (SQLite's one writer)
+        // stays inside it and every later write fails.
+        await Task { try? await db.raw("ROLLBACK").run() }.value
         throw error
     }
 }

@@ -17,6 +17,7 @@ enum TenantTable: String, Sendable {
     case users, apiKeys = "api_keys", projects, repositories, scans, findings
     case findingOccurrences = "finding_occurrences", events, artifacts, usageDays = "usage_days"
     case sbomComponents = "sbom_components"
+    case sessions
 }
 
 /// A connection seen through a tenant scope.

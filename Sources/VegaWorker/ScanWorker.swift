@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import VegaLifecycle
 import VegaModel
 import VegaReports
@@ -15,12 +16,17 @@ public struct ScanWorker: Service {
     let store: Store
     let dataDirectory: String
     let pollInterval: Duration
+    /// How often a running scan's progress is written to its row, at most.
+    let progressInterval: Duration
     let logger: Logger
 
-    public init(store: Store, dataDirectory: String, pollInterval: Duration = .seconds(1), logger: Logger) {
+    public init(
+        store: Store, dataDirectory: String, pollInterval: Duration = .seconds(1), progressInterval: Duration = .seconds(1), logger: Logger
+    ) {
         self.store = store
         self.dataDirectory = dataDirectory
         self.pollInterval = pollInterval
+        self.progressInterval = progressInterval
         self.logger = logger
     }
 
@@ -50,26 +56,70 @@ public struct ScanWorker: Service {
         logger[metadataKey: "tenant_id"] = .string(claimed.scope.tenantID)
         logger[metadataKey: "scan_id"] = .string(claimed.scanID)
         logger.info("scan started")
+        let tracker = ProgressTracker()
         do {
             let request = ScanRequest(
-                source: claimed.repositoryURL, engines: claimed.engines.isEmpty ? nil : claimed.engines, dataDirectory: dataDirectory
+                source: claimed.repositoryURL, engines: claimed.engines.isEmpty ? nil : claimed.engines, ref: claimed.ref,
+                dataDirectory: dataDirectory
             )
-            let report = try await Scanner.run(request).report
+            let outcome = try await scan(request, for: claimed, tracker: tracker)
+            let report = outcome.report
+            try await store.updateScan(id: claimed.scanID, progress: tracker.recording(report), commit: outcome.commit, in: claimed.scope)
             try await store.record(
-                ScanObservation(scanID: claimed.scanID, branch: claimed.ref, completeness: .complete, at: Date(), findings: report.findings),
+                ScanObservation(scanID: claimed.scanID, branch: claimed.ref, completeness: .complete,
+                                engines: Set(report.engines.map(\.engine)), at: Date(), findings: report.findings),
                 repositoryID: claimed.repositoryID, in: claimed.scope
             )
             if report.engines.contains(where: { $0.engine == "deps" }) {
                 try await store.replaceComponents(report.dependencies, scanID: claimed.scanID, repositoryID: claimed.repositoryID, in: claimed.scope)
             }
             try await writeReports(report, for: claimed)
-            try await store.finishScan(id: claimed.scanID, state: .succeeded, in: claimed.scope)
+            var done = tracker.current
+            done.phase = .done
+            // Complete, as the observation above was recorded.
+            try await store.finishScan(
+                id: claimed.scanID, state: .succeeded, completeness: .complete, progress: done, usage: tracker.usage, in: claimed.scope
+            )
             logger.info("scan succeeded", metadata: ["findings": "\(report.findings.count)"])
         } catch {
             // Errors from resolving a URL name it without credentials; the message is the user's to see.
             let message = Task.isCancelled ? "interrupted: the server stopped" : "\(error)"
             logger.warning("scan failed", metadata: ["error": "\(message)"])
-            try? await store.finishScan(id: claimed.scanID, state: .failed, error: message, in: claimed.scope)
+            // The phase it stopped in stays shown, and what it read still counts towards usage.
+            try? await store.finishScan(
+                id: claimed.scanID, state: .failed, error: message, completeness: .failed, progress: tracker.current,
+                usage: tracker.usage, in: claimed.scope
+            )
+        }
+    }
+
+    /// Runs the pipeline and, every `progressInterval` while it runs, writes the latest
+    /// progress to the scan's row if it moved: watchers see it move without a write per file.
+    func scan(_ request: ScanRequest, for claimed: ClaimedScan, tracker: ProgressTracker) async throws -> ScanOutcome {
+        try await withThrowingTaskGroup(of: ScanOutcome?.self) { group in
+            let tick = { @Sendable [progressInterval] () async -> ScanOutcome? in
+                try? await Task.sleep(for: progressInterval)
+                return nil
+            }
+            group.addTask { try await Scanner.run(request) { tracker.note($0) } }
+            group.addTask(operation: tick)
+            var written = tracker.current
+            while let next = try await group.next() {
+                if let outcome = next {
+                    group.cancelAll()
+                    return outcome
+                }
+                // Written here rather than in a child task: the end of the scan cancels the
+                // children, and a cancelled transaction could be cut short half-way.
+                let latest = tracker.current
+                if latest != written {
+                    // A lost progress write is not worth failing the scan for.
+                    try? await store.updateScan(id: claimed.scanID, progress: latest, in: claimed.scope)
+                    written = latest
+                }
+                group.addTask(operation: tick)
+            }
+            throw CancellationError()
         }
     }
 
@@ -93,5 +143,38 @@ public struct ScanWorker: Service {
                 scanID: claimed.scanID, kind: file.kind, location: "\(relative)/\(file.kind)", contents: file.contents, in: claimed.scope
             )
         }
+    }
+}
+
+/// The latest counts of a running scan, written by the engines' threads and read by the
+/// task that stores them.
+final class ProgressTracker: Sendable {
+    private let state = Mutex(ScanProgress(phase: .cloning))
+
+    var current: ScanProgress { state.withLock { $0 } }
+
+    /// Engines report running totals from several threads, not always in order.
+    func note(_ event: ProgressEvent) {
+        state.withLock { progress in
+            progress.phase = .scanning
+            progress.filesScanned = max(progress.filesScanned, event.files)
+            progress.bytesScanned = max(progress.bytesScanned, event.bytes)
+        }
+    }
+
+    /// The engines are done: the final counts (those of the engine that read the most) and findings.
+    func recording(_ report: ScanReport) -> ScanProgress {
+        state.withLock { progress in
+            progress.phase = .recording
+            progress.filesScanned = report.engines.map(\.coverage.filesScanned).max() ?? 0
+            progress.bytesScanned = report.engines.map(\.coverage.bytesScanned).max() ?? 0
+            progress.findings = report.findings.count
+            return progress
+        }
+    }
+
+    var usage: ScanUsage {
+        let progress = current
+        return ScanUsage(files: progress.filesScanned, bytes: progress.bytesScanned, findings: progress.findings ?? 0)
     }
 }

@@ -6,18 +6,19 @@ import VegaModel
 private let day: TimeInterval = 86_400
 private let t0 = Date(timeIntervalSince1970: 1_700_000_000)
 
-private func finding(_ id: String, severity: Severity = .high, line: Int = 1) -> Finding {
+private func finding(_ id: String, severity: Severity = .high, line: Int = 1, engine: String = "secrets") -> Finding {
     Finding(
         ruleId: "rule-\(id)", title: id, severity: severity, cwe: nil, message: id,
         location: Location(path: "src/\(id).py", startLine: line, startColumn: 1, endLine: line, endColumn: 9),
-        snippet: "x", engine: "secrets", fingerprint: "fp-\(id)"
+        snippet: "x", engine: engine, fingerprint: "fp-\(id)"
     )
 }
 
 private func scan(
-    _ id: String, _ findings: [Finding], branch: String = "main", at: Date, _ completeness: ScanObservation.Completeness = .complete
+    _ id: String, _ findings: [Finding], branch: String = "main", at: Date, _ completeness: ScanObservation.Completeness = .complete,
+    engines: Set<String> = ["secrets"]
 ) -> ScanObservation {
-    ScanObservation(scanID: id, branch: branch, completeness: completeness, at: at, findings: findings)
+    ScanObservation(scanID: id, branch: branch, completeness: completeness, engines: engines, at: at, findings: findings)
 }
 
 /// Applies changes the way the store does: replace by fingerprint.
@@ -95,16 +96,52 @@ private func state(_ fingerprint: String, in tracked: [TrackedFinding]) -> Findi
         var tracked = merge([], Lifecycle.apply(scan("s1", [finding("a")], at: t0), to: []))
         let dismissal = Dismissal(reason: .falsePositive, comment: "test fixture", actor: "user-1", at: t0 + day)
         let dismissed = try Triage.dismiss(tracked[0], with: dismissal)
-        #expect(dismissed.transitions == [Transition(fingerprint: "fp-a", from: .open, to: .dismissed, cause: .dismissed, actor: "user-1")])
+        #expect(dismissed.transitions == [Transition(
+            fingerprint: "fp-a", from: .open, to: .dismissed, cause: .dismissed, actor: "user-1", comment: "test fixture"
+        )])
         tracked = merge(tracked, dismissed)
         // Gone, then back: still dismissed, with the same dismissal.
         tracked = merge(tracked, Lifecycle.apply(scan("s2", [], at: t0 + 2 * day), to: tracked))
         #expect(state("fp-a", in: tracked) == .dismissed)
         tracked = merge(tracked, Lifecycle.apply(scan("s3", [finding("a")], at: t0 + 3 * day), to: tracked))
         #expect(state("fp-a", in: tracked) == .dismissed && tracked[0].dismissal == dismissal)
-        // Taken back: open, since main has it.
-        tracked = merge(tracked, Triage.restore(tracked[0], actor: "user-2"))
+        // Taken back: open, since main has it; the reason given travels with the change.
+        let restored = Triage.restore(tracked[0], actor: "user-2", comment: "the fixture became real code")
+        #expect(restored.transitions.map(\.comment) == ["the fixture became real code"])
+        tracked = merge(tracked, restored)
         #expect(state("fp-a", in: tracked) == .open && tracked[0].dismissal == nil)
+    }
+
+    @Test func aScanFixesOnlyFindingsOfTheEnginesThatRan() {
+        let findings = [finding("leak"), finding("cve", engine: "deps"), finding("xss", engine: "sarif:semgrep")]
+        var tracked = merge([], Lifecycle.apply(scan("s1", findings, at: t0, engines: ["secrets", "deps", "sarif:semgrep"]), to: []))
+
+        // A secrets-only scan that finds nothing fixes the secret, and nothing else.
+        let secretsOnly = Lifecycle.apply(scan("s2", [], at: t0 + day, engines: ["secrets"]), to: tracked)
+        #expect(secretsOnly.transitions == [Transition(fingerprint: "fp-leak", from: .open, to: .fixed, cause: .disappeared)])
+        #expect(secretsOnly.findings.map(\.fingerprint) == ["fp-leak"], "other engines' findings keep their branch")
+        tracked = merge(tracked, secretsOnly)
+
+        // One tool's uploaded results without the XSS: only that tool's finding is fixed.
+        let upload = Lifecycle.apply(scan("u1", [], at: t0 + 2 * day, engines: ["sarif:semgrep"]), to: tracked)
+        #expect(upload.transitions.map(\.fingerprint) == ["fp-xss"])
+        tracked = merge(tracked, upload)
+        #expect(state("fp-cve", in: tracked) == .open)
+
+        // A complete scan naming no engine proves nothing; deps running at last fixes the CVE.
+        #expect(Lifecycle.apply(scan("s3", [], at: t0 + 3 * day, engines: []), to: tracked).isEmpty)
+        let deps = Lifecycle.apply(scan("s4", [], at: t0 + 4 * day, engines: ["deps"]), to: tracked)
+        #expect(deps.transitions.map(\.fingerprint) == ["fp-cve"])
+        #expect(merge(tracked, deps).allSatisfy { $0.state == .fixed })
+    }
+
+    @Test func aFindingSeenByAnEngineThatDidNotFinishIsStillASighting() {
+        // The deps finding arrives in a scan whose deps engine did not complete: it is
+        // recorded, and the scan's absence of other deps findings fixes nothing.
+        let tracked = merge([], Lifecycle.apply(scan("s1", [finding("old", engine: "deps")], at: t0, engines: ["deps"]), to: []))
+        let changes = Lifecycle.apply(scan("s2", [finding("new", engine: "deps")], at: t0 + day, engines: ["secrets"]), to: tracked)
+        #expect(changes.transitions == [Transition(fingerprint: "fp-new", from: nil, to: .open, cause: .appeared)])
+        #expect(state("fp-old", in: merge(tracked, changes)) == .open)
     }
 
     @Test func acceptedRiskNeedsAnOwnerAndAnExpiryAndComesBackAfterIt() throws {

@@ -88,7 +88,7 @@ private func send(
                 let finding = Finding(ruleId: "aws-access-token", title: "AWS access key ID", severity: .critical, cwe: "CWE-798",
                                       message: "AWS key", location: Location(path: "app.py", startLine: 3, startColumn: 1, endLine: 3, endColumn: 20),
                                       snippet: "AKIA****", engine: "secrets", fingerprint: "fp-aws")
-                try await world.store.record(ScanObservation(scanID: scan, branch: "main", completeness: .complete, at: Date(), findings: [finding]),
+                try await world.store.record(ScanObservation(scanID: scan, branch: "main", completeness: .complete, engines: ["secrets"], at: Date(), findings: [finding]),
                                              repositoryID: repository, in: world.tenant)
 
                 let list = try json(try await send(client, .get, "/v1/findings?severity=critical,high&state=open", token: token))

@@ -26,7 +26,7 @@ import VegaModel
                             location: Location(path: "src/file\(i).py", startLine: 1, startColumn: 1, endLine: 1, endColumn: 2),
                             snippet: "", engine: "secrets", fingerprint: String(format: "fp-%02d", i))
                 }
-                try await store.record(ScanObservation(scanID: scan, branch: "main", completeness: .complete, at: Date(), findings: findings),
+                try await store.record(ScanObservation(scanID: scan, branch: "main", completeness: .complete, engines: ["secrets"], at: Date(), findings: findings),
                                        repositoryID: repository, in: scope)
             }
 
@@ -53,7 +53,13 @@ import VegaModel
             let path = try await store.findings(matching: FindingFilter(text: "FILE3.py"), in: scope)
             #expect(path.items.count == 2, "the path matches too, in both repositories")
             let wildcard = try await store.findings(matching: FindingFilter(text: "%"), in: scope)
-            #expect(wildcard.items.isEmpty, "% is a literal, not a wildcard")
+            #expect(wildcard.items.isEmpty, "% is not a wildcard")
+            let prefix = try await store.findings(matching: FindingFilter(text: "fil"), in: scope)
+            #expect(prefix.items.count == 30, "a word matches the words it begins")
+            let inside = try await store.findings(matching: FindingFilter(text: "ile3"), in: scope)
+            #expect(inside.items.isEmpty, "but not the middle of a word")
+            let quoted = try await store.findings(matching: FindingFilter(text: "\"key\" OR * NEAR("), in: scope)
+            #expect(quoted.items.isEmpty, "search syntax in the text is only words: key, or, near")
             let none = try await store.findings(matching: FindingFilter(states: [.fixed]), in: scope)
             #expect(none.items.isEmpty)
             await #expect(throws: Store.InvalidCursor.self) {

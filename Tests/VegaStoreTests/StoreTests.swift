@@ -34,7 +34,7 @@ private struct Fixture {
 
     func scan(_ findings: [Finding], at: Date, _ completeness: ScanObservation.Completeness = .complete) async throws -> ScanObservation {
         let id = try await store.createScan(repositoryID: repository, ref: "main", engines: ["secrets"], in: scope, now: at)
-        return ScanObservation(scanID: id, branch: "main", completeness: completeness, at: at, findings: findings)
+        return ScanObservation(scanID: id, branch: "main", completeness: completeness, engines: ["secrets"], at: at, findings: findings)
     }
 
     func states() async throws -> [String: FindingState] {
@@ -46,7 +46,7 @@ private struct Fixture {
     @Test(arguments: TestDatabase.all)
     func migrationsRunOnceAndRefuseANewerDatabase(_ kind: TestDatabase) async throws {
         try await kind.withFresh { database in
-            #expect(try await Migrator.migrate(database) == [1, 2])
+            #expect(try await Migrator.migrate(database) == Migrator.all.map(\.version).sorted())
             #expect(try await Migrator.migrate(database).isEmpty)
             #expect(try await Migrator.version(of: database) == Migrator.latestVersion)
             try await database.withConnection { db in
@@ -134,7 +134,7 @@ private struct Fixture {
                             projectID: project, url: "https://git.example.com/r\(index).git", defaultBranch: "main", in: fixture.scope
                         )
                         let id = try await fixture.store.createScan(repositoryID: repository, ref: "main", engines: ["secrets"], in: fixture.scope)
-                        let observation = ScanObservation(scanID: id, branch: "main", completeness: .complete, at: t0,
+                        let observation = ScanObservation(scanID: id, branch: "main", completeness: .complete, engines: ["secrets"], at: t0,
                                                           findings: [finding("x\(index)"), finding("y\(index)")])
                         try await fixture.store.record(observation, repositoryID: repository, in: fixture.scope)
                     }

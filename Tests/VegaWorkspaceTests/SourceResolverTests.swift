@@ -146,6 +146,133 @@ import Testing
         #expect(try GitURL.parse("relative/dir") == nil)
     }
 
+    // MARK: Refs
+
+    /// main: "first" (tagged v1, annotated v1-notes) → "second" → "third"; feature: off
+    /// "second", with feature.txt. Returns the commits by message.
+    static func repositoryWithRefs(_ repo: TempDirectory) throws -> [String: String] {
+        try makeRepository(repo)
+        var commits: [String: String] = [:]
+        func commit(_ name: String) throws {
+            try repo.write("\(name).txt", "\(name)\n")
+            try git(["add", "."], in: repo.path)
+            try git(["commit", "-qm", name], in: repo.path)
+            commits[name] = try git(["rev-parse", "HEAD"], in: repo.path).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        try commit("first")
+        try git(["tag", "v1"], in: repo.path)
+        try git(["tag", "-a", "v1-notes", "-m", "annotated"], in: repo.path)
+        try commit("second")
+        try git(["checkout", "-qb", "feature"], in: repo.path)
+        try commit("feature")
+        try git(["checkout", "-q", "main"], in: repo.path)
+        try commit("third")
+        return commits
+    }
+
+    static func count(_ root: String) throws -> String {
+        try git(["rev-list", "--count", "HEAD"], in: root).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func branchesTagsAndCommitsAreCheckedOutShallow() async throws {
+        let repo = try TempDirectory()
+        let commits = try Self.repositoryWithRefs(repo)
+        let parent = try TempDirectory()
+        let url = "file://" + repo.path
+        let expectations: [(ref: String, commit: String?, file: String)] = [
+            ("feature", commits["feature"], "feature.txt"), ("v1", commits["first"], "first.txt"),
+            ("refs/tags/v1-notes", commits["first"], "first.txt"), ("refs/heads/main", commits["third"], "third.txt"),
+            // Named by no branch or tag: fetched by id.
+            (try #require(commits["second"]).uppercased(), commits["second"], "second.txt"),
+        ]
+        for (ref, commit, file) in expectations {
+            let source = try await SourceResolver.resolve(url, cloneTimeout: .seconds(60), ref: ref, temporaryParent: parent.path)
+            #expect(source.commit == commit, "\(ref)")
+            #expect(FileManager.default.fileExists(atPath: source.root + "/" + file), "\(ref)")
+            #expect(try Self.count(source.root) == "1", "\(ref) is cloned at depth 1")
+            source.cleanup()
+        }
+        #expect(try parent.contents().isEmpty)
+        // Without a ref: the default branch, and its commit too.
+        let head = try await SourceResolver.resolve(url, cloneTimeout: .seconds(60), temporaryParent: parent.path)
+        #expect(head.commit == commits["third"])
+        head.cleanup()
+    }
+
+    @Test func aServerThatRefusesCommitsByIdGetsAFullClone() async throws {
+        let repo = try TempDirectory()
+        let commits = try Self.repositoryWithRefs(repo)
+        let parent = try TempDirectory()
+        let second = try #require(commits["second"])
+        // git's first protocol only hands out commits a branch or tag names.
+        let source = try await SourceResolver.resolve(
+            "file://" + repo.path, cloneTimeout: .seconds(60), ref: second, temporaryParent: parent.path,
+            gitEnvironment: ["GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "protocol.version", "GIT_CONFIG_VALUE_0": "0"]
+        )
+        #expect(source.commit == second)
+        #expect(FileManager.default.fileExists(atPath: source.root + "/second.txt"))
+        #expect(!FileManager.default.fileExists(atPath: source.root + "/third.txt"))
+        #expect(try Self.count(source.root) == "2", "the full clone, checked out at the commit")
+        source.cleanup()
+        #expect(try parent.contents().isEmpty)
+    }
+
+    @Test func historyScansGetTheRefsWholeHistory() async throws {
+        let repo = try TempDirectory()
+        let commits = try Self.repositoryWithRefs(repo)
+        let parent = try TempDirectory()
+        for (ref, expected) in [("feature", "3"), ("v1", "1"), (try #require(commits["second"]), "2")] {
+            let source = try await SourceResolver.resolve(
+                "file://" + repo.path, cloneTimeout: .seconds(60), fullHistory: true, ref: ref, temporaryParent: parent.path
+            )
+            #expect(try Self.count(source.root) == expected, "\(ref)")
+            source.cleanup()
+        }
+    }
+
+    @Test func unknownRefsFailClearlyAndLeaveNothing() async throws {
+        let repo = try TempDirectory()
+        _ = try Self.repositoryWithRefs(repo)
+        let parent = try TempDirectory()
+        for ref in ["no-such-branch", String(repeating: "ab", count: 20)] {
+            let error = await #expect(throws: WorkspaceError.self) {
+                try await SourceResolver.resolve("file://" + repo.path, cloneTimeout: .seconds(60), ref: ref, temporaryParent: parent.path)
+            }
+            #expect(error?.description == "ref \(ref) not found in the repository")
+            #expect(try parent.contents().isEmpty)
+        }
+    }
+
+    static let invalidRefs = [
+        "", "-upload-pack=x", "--output=/tmp/x", "a..b", "a b", "a\tb", "a\u{7F}b", "x@{1}", "@", "a~1", "a^", "a:b", "a?", "a*",
+        "a[b", "a\\b", "/a", "a/", "a//b", "a.", ".hidden", "a/.b", "a.lock", "a/b.lock/c", String(repeating: "a", count: 256),
+    ]
+
+    @Test(arguments: invalidRefs)
+    func invalidRefsAreRefusedBeforeGitRuns(_ ref: String) async throws {
+        let error = await #expect(throws: WorkspaceError.self) {
+            try await SourceResolver.resolve("file:///nonexistent/vega/repo", ref: ref)
+        }
+        #expect(error?.description.hasPrefix("invalid ref: ") == true, "\(error?.description ?? "")")
+    }
+
+    @Test func validRefsAreNormalised() throws {
+        #expect(try GitRef.validate("main") == "main")
+        #expect(try GitRef.validate("feature/login-v2") == "feature/login-v2")
+        #expect(try GitRef.validate("refs/heads/release/1.0") == "release/1.0")
+        #expect(try GitRef.validate("refs/tags/v1.2.3") == "v1.2.3")
+        #expect(try GitRef.validate("ünïcode") == "ünïcode")
+        #expect(try GitRef.validate(String(repeating: "A", count: 40)) == String(repeating: "a", count: 40))
+        #expect(try GitRef.validate(String(repeating: "a", count: 255)).count == 255)
+        #expect(GitRef.isCommit(String(repeating: "f", count: 40)) && !GitRef.isCommit("abc1234") && !GitRef.isCommit(String(repeating: "g", count: 40)))
+    }
+
+    @Test func aRefNeedsAGitURL() async throws {
+        let dir = try TempDirectory()
+        let error = await #expect(throws: WorkspaceError.self) { try await SourceResolver.resolve(dir.path, ref: "main") }
+        #expect(error?.description == "a ref can only be checked out of a git URL; \(dir.path) is a local path")
+    }
+
     @Test func durationFormatting() {
         #expect(SourceResolver.format(.seconds(300)) == "300s")
         #expect(SourceResolver.format(.milliseconds(1500)) == "1.5s")

@@ -1,0 +1,119 @@
+import Foundation
+import Hummingbird
+import VegaStore
+import VegaWorkspace
+
+/// Scans: submit for a ref, list, read, cancel, download the reports.
+extension APIRoutes {
+    struct NewScan: Decodable {
+        var repositoryId: String
+        var ref: String?
+        var engines: [String]?
+
+        enum CodingKeys: String, CodingKey {
+            case repositoryId = "repository_id", ref, engines
+        }
+    }
+
+    /// Queues a scan of a repository's ref (default: its default branch); a worker runs it.
+    @Sendable func submitScan(_ request: Request, context: VegaRequestContext) async throws -> Response {
+        let principal = try context.require(.member)
+        let input = try await JSONBody.decode(NewScan.self, allowing: ["repository_id", "ref", "engines"], from: request, context: context)
+        let known = ["secrets", "deps"]
+        if let engines = input.engines, engines.isEmpty || !engines.allSatisfy(known.contains) {
+            throw APIError(.unprocessableContent, "invalid_engines", "engines must be a non-empty list of: \(known.joined(separator: ", "))")
+        }
+        let ref: String?
+        do {
+            ref = try input.ref.map(GitRef.validate)
+        } catch {
+            throw APIError(.unprocessableContent, "invalid_ref", "\(error); give a branch, a tag or a full 40-character commit id")
+        }
+        let scope = TenantScope(tenantID: principal.tenantID)
+        guard let repository = try await store.repository(id: input.repositoryId, in: scope) else {
+            throw APIError.notFound("repository \(input.repositoryId)")
+        }
+        let id = try await store.createScan(
+            repositoryID: repository.id, ref: ref ?? repository.defaultBranch, engines: input.engines ?? [], in: scope
+        )
+        guard let scan = try await store.scan(id: id, in: scope) else { throw APIError.notFound("scan") }
+        return try JSONBody.response(scan, status: .accepted)
+    }
+
+    struct ScanPage: Encodable {
+        var items: [ScanRecord]
+        var nextCursor: String?
+    }
+
+    /// The tenant's scans, newest first, a page at a time.
+    @Sendable func listScans(_ request: Request, context: VegaRequestContext) async throws -> Response {
+        let query = request.uri.queryParameters
+        let filter = ScanFilter(
+            repositoryID: query["repository_id"].map(String.init), states: try Self.values("state", ScanRecord.State.self, in: query),
+            ref: query["ref"].map(String.init)
+        )
+        let page = try await store.scans(
+            matching: filter, after: query["cursor"].map(String.init), limit: try Self.pageLimit(in: query), in: try context.scope
+        )
+        return try JSONBody.response(ScanPage(items: page.items, nextCursor: page.nextCursor))
+    }
+
+    @Sendable func getScan(_ request: Request, context: VegaRequestContext) async throws -> Response {
+        guard let scan = try await store.scan(id: try context.parameters.require("id"), in: try context.scope) else {
+            throw APIError.notFound("scan")
+        }
+        return try JSONBody.response(scan)
+    }
+
+    @Sendable func cancelScan(_ request: Request, context: VegaRequestContext) async throws -> Response {
+        let principal = try context.require(.member)
+        return try JSONBody.response(try await store.cancelScan(id: try context.parameters.require("id"), by: principal))
+    }
+
+    @Sendable func downloadSARIF(_ request: Request, context: VegaRequestContext) async throws -> Response {
+        try await download("report.sarif", contentType: "application/sarif+json", request: request, context: context)
+    }
+
+    @Sendable func downloadJSON(_ request: Request, context: VegaRequestContext) async throws -> Response {
+        try await download("report.json", contentType: "application/json", request: request, context: context)
+    }
+
+    /// A finished scan's report, as the worker kept it.
+    func download(_ kind: String, contentType: String, request: Request, context: VegaRequestContext) async throws -> Response {
+        let scope = try context.scope
+        let id = try context.parameters.require("id")
+        guard try await store.scan(id: id, in: scope) != nil else { throw APIError.notFound("scan") }
+        guard let artifact = try await store.artifacts(scanID: id, in: scope).first(where: { $0.kind == kind }) else {
+            throw APIError(.notFound, "no_report", "this scan has no \(kind) (it has not succeeded)")
+        }
+        let path = URL(fileURLWithPath: dataDirectory).appendingPathComponent(artifact.location).path
+        guard let contents = FileManager.default.contents(atPath: path) else {
+            throw APIError(.gone, "artifact_missing", "the report's file is no longer in the artifact store")
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = contentType
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: contents)))
+    }
+
+    // MARK: Query parameters every list shares
+
+    /// A comma list of `T`'s values from the query; nil when absent, 400 `invalid_filter` for an unknown value.
+    static func values<T: RawRepresentable<String>>(_ name: String, _ type: T.Type, in query: Parameters) throws -> [T]? {
+        guard let raw = query[name[...]] else { return nil }
+        return try raw.split(separator: ",").map { part in
+            guard let value = T(rawValue: String(part)) else {
+                throw APIError(.badRequest, "invalid_filter", "\(name) has an unknown value \(part)")
+            }
+            return value
+        }
+    }
+
+    /// `limit` from the query: 1 to 1000, 100 when absent, 400 `invalid_limit` otherwise.
+    static func pageLimit(in query: Parameters) throws -> Int {
+        guard let raw = query["limit"] else { return 100 }
+        guard let value = Int(raw), (1...1_000).contains(value) else {
+            throw APIError(.badRequest, "invalid_limit", "limit must be a number from 1 to 1000")
+        }
+        return value
+    }
+}
