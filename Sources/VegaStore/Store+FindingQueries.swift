@@ -10,8 +10,9 @@ public struct FindingFilter: Sendable, Hashable {
     public var severities: [Severity]?
     public var ruleID: String?
     public var engine: String?
-    /// Words matched against the title and the path: every word must begin a word there
-    /// (`module42` finds `src/module42/x.py`; case and punctuation do not matter).
+    /// Words matched against the title and the path: every word must be a word there, and
+    /// the last may also begin one, as people type (`module42` finds `src/module42/x.py`,
+    /// `aws acc` finds "AWS access key"; case and punctuation do not matter).
     public var text: String?
 
     public init(
@@ -63,6 +64,9 @@ extension Store {
         }
         if let rule = filter.ruleID { condition += " AND rule_id = \(bind: rule)" }
         if let engine = filter.engine { condition += " AND engine = \(bind: engine)" }
+        // On SQLite a text search is answered from the word index, then sorted: the sort
+        // takes only the keys, and the bodies of the one page are read after it.
+        var sortMatchesFirst = false
         if let text = filter.text {
             let words = Self.searchWords(text)
             if words.isEmpty {
@@ -71,11 +75,12 @@ extension Store {
             } else {
                 switch database.kind {
                 case .sqlite:
-                    // Quoted prefix terms: FTS5 syntax in the text is only ever text.
-                    let query = words.map { "\"\($0)\"*" }.joined(separator: " ")
+                    // Quoted terms: FTS5 syntax in the text is only ever text.
+                    let query = words.map { "\"\($0)\"" }.joined(separator: " ") + "*"
                     condition += " AND rowid IN (SELECT rowid FROM findings_search WHERE findings_search MATCH \(bind: query))"
+                    sortMatchesFirst = true
                 case .postgres:
-                    let query = words.map { "\($0):*" }.joined(separator: " & ")
+                    let query = words.joined(separator: " & ") + ":*"
                     condition += """
                          AND to_tsvector('simple', regexp_replace(path || ' ' || title, '[[:punct:][:space:]]+', ' ', 'g'))
                              @@ to_tsquery('simple', \(bind: query))
@@ -92,14 +97,17 @@ extension Store {
                 """
         }
         let size = max(1, min(limit, 1_000))
-        let matching = condition
+        // Every key descending, so an index in the list's order is read backwards instead of
+        // the whole tenant being sorted per page.
+        let order: SQLQueryString = "ORDER BY severity_rank DESC, repository_id DESC, fingerprint DESC"
+        let page: SQLQueryString = order + " LIMIT \(literal: size + 1)"
+        let (matching, matchesFirst) = (condition, sortMatchesFirst)
+        let columns: SQLQueryString = "repository_id, severity_rank, fingerprint, body"
         let rows = try await database.withConnection { db in
-            try await ScopedSQL(db: db, scope: scope).select(
-                "repository_id, severity_rank, fingerprint, body", from: .findings, where: matching,
-                // Every key descending, so the findings_list index is read backwards instead
-                // of the whole tenant being sorted per page.
-                then: "ORDER BY severity_rank DESC, repository_id DESC, fingerprint DESC LIMIT \(literal: size + 1)"
-            )
+            let sql = ScopedSQL(db: db, scope: scope)
+            guard matchesFirst else { return try await sql.select(columns, from: .findings, where: matching, then: page) }
+            let keys = sql.subquery("rowid", from: .findings, where: matching, then: page)
+            return try await sql.select(columns, from: .findings, where: "rowid IN (\(keys))", then: order)
         }
         let decoder = JSONDecoder()
         var items: [ListedFinding] = []

@@ -29,10 +29,15 @@ struct ScopedSQL {
         _ columns: SQLQueryString, from table: TenantTable, where condition: SQLQueryString = "1 = 1",
         then suffix: SQLQueryString = ""
     ) async throws -> [any SQLRow] {
-        try await db.raw("""
-            SELECT \(columns) FROM \(ident: table.rawValue)
-            WHERE tenant_id = \(bind: scope.tenantID) AND (\(condition)) \(suffix)
-            """).all()
+        try await db.raw(subquery(columns, from: table, where: condition, then: suffix)).all()
+    }
+
+    /// A SELECT of the tenant's rows to nest in another statement (`IN (…)`), held to the
+    /// scope like every statement here.
+    func subquery(
+        _ columns: SQLQueryString, from table: TenantTable, where condition: SQLQueryString, then suffix: SQLQueryString = ""
+    ) -> SQLQueryString {
+        "SELECT \(columns) FROM \(ident: table.rawValue) WHERE tenant_id = \(bind: scope.tenantID) AND (\(condition)) \(suffix)"
     }
 
     /// Whether the tenant has a row matching `condition`.
