@@ -72,7 +72,7 @@ extension BenchCommand {
             let tenant = try await store.createTenant(name: "bench-\(UUID().uuidString.prefix(8))")
             let owner = Principal(kind: .user, id: "usr_bench", tenantID: tenant.tenantID, role: .owner)
             let token = try await store.createAPIKey(name: "bench", role: .viewer, by: owner).token
-            let project = try await store.createProject(name: "bench", in: tenant)
+            let project = try await store.createProject(name: "bench", by: owner)
 
             // Ten repositories, each one scan: the real write path (lifecycle, upserts, audit).
             let severities = Severity.allCases
@@ -80,11 +80,10 @@ extension BenchCommand {
             var repositories: [String] = []
             let loadStart = ContinuousClock.now
             for r in 0..<10 {
-                let repository = try await store.createRepository(
-                    projectID: project, url: "https://git.example.com/bench/r\(r).git", defaultBranch: "main", in: tenant
-                )
+                let url = "https://git.example.com/bench/r\(r).git"
+                let repository = try await store.createRepository(projectID: project, url: url, maskedURL: url, defaultBranch: "main", by: owner)
                 repositories.append(repository)
-                let scan = try await store.createScan(repositoryID: repository, ref: "main", engines: [], in: tenant)
+                let scan = try await store.createScan(repositoryID: repository, ref: "main", engines: [], by: owner)
                 let count = findings / 10
                 let batch = (0..<count).map { i in
                     Finding(

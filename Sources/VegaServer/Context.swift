@@ -17,15 +17,19 @@ public struct VegaRequestContext: RequestContext {
     /// API bodies are small JSON documents; anything bigger is refused before it is read.
     public var maxUploadSize: Int { 1 << 20 }
 
-    /// The caller, who must hold at least `role`.
-    func require(_ role: Role) throws -> Principal {
+    /// The caller, who must hold at least `role` and, when it is a scoped API key, `scope`.
+    /// The one place both are checked. `scope` is nil only for routes about the caller
+    /// itself (who am I, my session), which any key may call.
+    func require(_ role: Role, _ scope: Scope?) throws -> Principal {
         guard let principal else { throw APIError.unauthorized() }
         guard principal.role >= role else { throw APIError.forbidden(role.rawValue) }
+        if let scope, !principal.allows(scope) { throw APIError.insufficientScope(scope) }
         return principal
     }
 
+    /// The caller's tenant, for reading it: every GET of tenant data goes through here.
     var scope: TenantScope {
-        get throws { TenantScope(tenantID: try require(.viewer).tenantID) }
+        get throws { TenantScope(tenantID: try require(.viewer, .read).tenantID) }
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import VegaLifecycle
+import VegaModel
 import VegaReports
 import VegaStore
 
@@ -23,6 +24,10 @@ public struct APIError: Error, Sendable {
 
     static func forbidden(_ needed: String) -> APIError {
         APIError(.forbidden, "forbidden", "this needs the \(needed) role or higher")
+    }
+
+    static func insufficientScope(_ needed: Scope) -> APIError {
+        APIError(.forbidden, "insufficient_scope", "this API key lacks the \(needed.rawValue) scope")
     }
 
     static func notFound(_ what: String) -> APIError { APIError(.notFound, "not_found", "\(what) not found") }
@@ -61,6 +66,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         case let error as Store.ScanNotCancellable: return APIError(.conflict, "not_cancellable", error.description)
         case let error as Store.InvalidCredentials: return APIError(.unauthorized, "invalid_credentials", error.description)
         case let error as Store.RoleNotAllowed: return APIError(.forbidden, "forbidden", error.description)
+        case let error as Store.ScopeNotAllowed: return APIError(.forbidden, "insufficient_scope", error.description)
         case let error as Store.LastOwner: return APIError(.conflict, "last_owner", error.description)
         case let error as Store.InvalidPassword: return APIError(.unprocessableContent, "invalid_password", error.description)
         case let error as HTTPError:

@@ -57,7 +57,7 @@ extension APIRoutes {
     /// Ends the session the cookie names and clears the cookie. A caller with an API key has
     /// no session: the answer is the same, and nothing changes.
     @Sendable func logout(_ request: Request, context: VegaRequestContext) async throws -> Response {
-        let principal = try context.require(.viewer)
+        let principal = try context.require(.viewer, nil)
         if context.session != nil, let token = request.cookies[SessionCookie.name]?.value {
             try await store.logout(sessionToken: token, by: principal)
         }
@@ -77,7 +77,7 @@ extension APIRoutes {
     /// The signed-in browser's session, with its CSRF token: how a freshly opened page of
     /// the web UI, which cannot read the HttpOnly cookie, gets the token it must send.
     @Sendable func session(_ request: Request, context: VegaRequestContext) async throws -> Response {
-        let principal = try context.require(.viewer)
+        let principal = try context.require(.viewer, nil)
         guard let session = context.session else {
             throw APIError(.badRequest, "no_session", "this request is authenticated by an API key, not a signed-in session")
         }

@@ -34,7 +34,7 @@ extension APIRoutes {
     }
 
     @Sendable func addMember(_ request: Request, context: VegaRequestContext) async throws -> Response {
-        let principal = try context.require(.admin)
+        let principal = try context.require(.admin, .admin)
         let input = try await JSONBody.decode(NewMember.self, allowing: ["email", "name", "role", "password"], from: request, context: context)
         let email = input.email.trimmingCharacters(in: .whitespacesAndNewlines)
         guard Self.looksLikeEmail(email) else {
@@ -51,14 +51,14 @@ extension APIRoutes {
     }
 
     @Sendable func changeMemberRole(_ request: Request, context: VegaRequestContext) async throws -> Response {
-        let principal = try context.require(.admin)
+        let principal = try context.require(.admin, .admin)
         let change = try await JSONBody.decode(RoleChange.self, allowing: ["role"], from: request, context: context)
         let member = try await store.changeRole(memberID: try context.parameters.require("id"), to: change.role, by: principal)
         return try JSONBody.response(member)
     }
 
     @Sendable func removeMember(_ request: Request, context: VegaRequestContext) async throws -> Response {
-        let principal = try context.require(.admin)
+        let principal = try context.require(.admin, .admin)
         try await store.removeMember(id: try context.parameters.require("id"), by: principal)
         return Response(status: .noContent)
     }

@@ -30,7 +30,7 @@ extension APIRoutes {
     /// `maxUploadSize` only applies where a body is decoded through it, which this route
     /// does not do.
     @Sendable func uploadResults(_ request: Request, context: VegaRequestContext) async throws -> Response {
-        let principal = try context.require(.member)
+        let principal = try context.require(.member, .scans)
         let scope = TenantScope(tenantID: principal.tenantID)
         let repository = try context.parameters.require("repository")
         let query = request.uri.queryParameters

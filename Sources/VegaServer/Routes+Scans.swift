@@ -17,7 +17,7 @@ extension APIRoutes {
 
     /// Queues a scan of a repository's ref (default: its default branch); a worker runs it.
     @Sendable func submitScan(_ request: Request, context: VegaRequestContext) async throws -> Response {
-        let principal = try context.require(.member)
+        let principal = try context.require(.member, .scans)
         let input = try await JSONBody.decode(NewScan.self, allowing: ["repository_id", "ref", "engines"], from: request, context: context)
         let known = ["secrets", "deps"]
         if let engines = input.engines, engines.isEmpty || !engines.allSatisfy(known.contains) {
@@ -34,7 +34,7 @@ extension APIRoutes {
             throw APIError.notFound("repository \(input.repositoryId)")
         }
         let id = try await store.createScan(
-            repositoryID: repository.id, ref: ref ?? repository.defaultBranch, engines: input.engines ?? [], in: scope
+            repositoryID: repository.id, ref: ref ?? repository.defaultBranch, engines: input.engines ?? [], by: principal
         )
         guard let scan = try await store.scan(id: id, in: scope) else { throw APIError.notFound("scan") }
         return try JSONBody.response(scan, status: .accepted)
@@ -66,7 +66,7 @@ extension APIRoutes {
     }
 
     @Sendable func cancelScan(_ request: Request, context: VegaRequestContext) async throws -> Response {
-        let principal = try context.require(.member)
+        let principal = try context.require(.member, .scans)
         return try JSONBody.response(try await store.cancelScan(id: try context.parameters.require("id"), by: principal))
     }
 

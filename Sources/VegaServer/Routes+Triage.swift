@@ -74,7 +74,7 @@ extension APIRoutes {
     }
 
     @Sendable func changeFinding(_ request: Request, context: VegaRequestContext) async throws -> Response {
-        let principal = try context.require(.member)
+        let principal = try context.require(.member, .triage)
         let key = FindingKey(repositoryID: try context.parameters.require("repository"), fingerprint: try context.parameters.require("fingerprint"))
         let change = try await JSONBody.decode(StateChange.self, allowing: StateChange.members, from: request, context: context)
         let outcome = try await store.triage([key], try change.decision(by: principal), in: TenantScope(tenantID: principal.tenantID))
@@ -85,7 +85,7 @@ extension APIRoutes {
     /// Dismisses or restores up to 1,000 findings at once: all of them or, when one is
     /// missing or the change does not apply, none.
     @Sendable func changeFindings(_ request: Request, context: VegaRequestContext) async throws -> Response {
-        let principal = try context.require(.member)
+        let principal = try context.require(.member, .triage)
         let input = try await JSONBody.decode(
             BulkStateChange.self, allowing: StateChange.members.union(["items"]), from: request, context: context
         )

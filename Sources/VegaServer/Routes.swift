@@ -51,7 +51,7 @@ struct APIRoutes {
     }
 
     @Sendable func me(_ request: Request, context: VegaRequestContext) async throws -> Response {
-        let principal = try context.require(.viewer)
+        let principal = try context.require(.viewer, nil)
         return try JSONBody.response(Me(kind: principal.kind.rawValue, id: principal.id, tenantId: principal.tenantID, role: principal.role))
     }
 
@@ -66,12 +66,12 @@ struct APIRoutes {
     }
 
     @Sendable func createProject(_ request: Request, context: VegaRequestContext) async throws -> Response {
-        let principal = try context.require(.admin)
+        let principal = try context.require(.admin, .admin)
         let input = try await JSONBody.decode(NewProject.self, allowing: ["name"], from: request, context: context)
         let name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...200).contains(name.count) else { throw APIError(.unprocessableContent, "invalid_name", "name must be 1 to 200 characters") }
         let scope = TenantScope(tenantID: principal.tenantID)
-        let id = try await store.createProject(name: name, in: scope)
+        let id = try await store.createProject(name: name, by: principal)
         return try JSONBody.response(try await store.project(id: id, in: scope), status: .created)
     }
 
@@ -98,7 +98,7 @@ struct APIRoutes {
     }
 
     @Sendable func createRepository(_ request: Request, context: VegaRequestContext) async throws -> Response {
-        let principal = try context.require(.admin)
+        let principal = try context.require(.admin, .admin)
         let input = try await JSONBody.decode(NewRepository.self, allowing: ["project_id", "url", "default_branch"], from: request, context: context)
         do {
             _ = try RepositoryAddress.check(input.url, allowFile: allowFileRepositories)
@@ -107,7 +107,8 @@ struct APIRoutes {
         }
         let scope = TenantScope(tenantID: principal.tenantID)
         let id = try await store.createRepository(
-            projectID: input.projectId, url: input.url, defaultBranch: input.defaultBranch ?? "main", in: scope
+            projectID: input.projectId, url: input.url, maskedURL: RepositoryAddress.display(input.url),
+            defaultBranch: input.defaultBranch ?? "main", by: principal
         )
         return try JSONBody.response(try await store.repository(id: id, in: scope).map(Self.shown), status: .created)
     }
@@ -199,10 +200,12 @@ struct APIRoutes {
     struct NewKey: Decodable {
         var name: String
         var role: Role
+        /// Names, not `Scope`s, so an unknown one is 422 `invalid_scope`, not a 400.
+        var scopes: [String]?
         var expiresAt: Date?
 
         enum CodingKeys: String, CodingKey {
-            case name, role, expiresAt = "expires_at"
+            case name, role, scopes, expiresAt = "expires_at"
         }
     }
 
@@ -213,18 +216,36 @@ struct APIRoutes {
     }
 
     @Sendable func createAPIKey(_ request: Request, context: VegaRequestContext) async throws -> Response {
-        let principal = try context.require(.admin)
-        let input = try await JSONBody.decode(NewKey.self, allowing: ["name", "role", "expires_at"], from: request, context: context)
+        let principal = try context.require(.admin, .admin)
+        let input = try await JSONBody.decode(NewKey.self, allowing: ["name", "role", "scopes", "expires_at"], from: request, context: context)
         guard input.role <= principal.role else { throw APIError.forbidden(input.role.rawValue) }
+        let scopes = try input.scopes.map(Self.checkedScopes)
         if let expiry = input.expiresAt, expiry <= Date() {
             throw APIError(.unprocessableContent, "invalid_expiry", "expires_at must be in the future")
         }
-        let issued = try await store.createAPIKey(name: input.name, role: input.role, expiresAt: input.expiresAt, by: principal)
+        let issued = try await store.createAPIKey(name: input.name, role: input.role, scopes: scopes, expiresAt: input.expiresAt, by: principal)
         return try JSONBody.response(IssuedKey(key: issued.key, token: issued.token), status: .created)
     }
 
+    /// A key's scopes as asked for: at least one, each a known name (422 `invalid_scope`
+    /// otherwise; an empty list would read as unrestricted, so it is refused too).
+    static func checkedScopes(_ names: [String]) throws -> Set<Scope> {
+        let known = Scope.allCases.map(\.rawValue).joined(separator: ", ")
+        guard !names.isEmpty else {
+            throw APIError(
+                .unprocessableContent, "invalid_scope", "scopes must name at least one of \(known); leave it out for a key limited by its role alone"
+            )
+        }
+        return Set(try names.map { name in
+            guard let scope = Scope(rawValue: name) else {
+                throw APIError(.unprocessableContent, "invalid_scope", "unknown scope \(name); scopes are \(known)")
+            }
+            return scope
+        })
+    }
+
     @Sendable func revokeAPIKey(_ request: Request, context: VegaRequestContext) async throws -> Response {
-        let principal = try context.require(.admin)
+        let principal = try context.require(.admin, .admin)
         try await store.revokeAPIKey(id: try context.parameters.require("id"), by: principal)
         return Response(status: .noContent)
     }

@@ -11,7 +11,8 @@ public struct APIKey: Codable, Sendable, Hashable {
     /// The public part of the token (`vega_<prefix>_…`), for recognising a key in a list.
     public var prefix: String
     public var role: Role
-    public var scopes: [String]
+    /// What the key is limited to besides its role, in order; empty when it is not limited.
+    public var scopes: [Scope]
     public var createdBy: String
     public var createdAt: Date
     public var expiresAt: Date?
@@ -116,15 +117,31 @@ extension Store {
 
     // MARK: API keys
 
-    /// Issues a key. Its role can be at most the creator's, so a key never escalates.
+    /// The creator may not hand out scopes it lacks: a key limited to some scopes can only
+    /// issue keys limited to some of those.
+    public struct ScopeNotAllowed: Error, CustomStringConvertible, Sendable {
+        /// The first scope asked for that the creator does not have.
+        public var scope: Scope
+        public var description: String { "a key's scopes cannot exceed its creator's: it lacks the \(scope.rawValue) scope" }
+    }
+
+    /// Issues a key. Its role can be at most the creator's and, when the creator is a
+    /// scoped key, its scopes at most the creator's, so a key never escalates. `scopes`:
+    /// nil for a key limited by its role alone; otherwise at least one.
     public func createAPIKey(
-        name: String, role: Role, scopes: [String] = [], expiresAt: Date? = nil, by creator: Principal, now: Date = Date()
+        name: String, role: Role, scopes: Set<Scope>? = nil, expiresAt: Date? = nil, by creator: Principal, now: Date = Date()
     ) async throws -> IssuedAPIKey {
         guard role <= creator.role else { throw StoreError("a key's role cannot exceed its creator's (\(creator.role.rawValue))") }
+        if scopes?.isEmpty == true { throw StoreError("a key's scopes, when given, must name at least one (none would read as unrestricted)") }
+        if let held = creator.scopes {
+            // An unrestricted key asked of a scoped creator would hold every scope.
+            if let missing = (scopes ?? Set(Scope.allCases)).subtracting(held).min() { throw ScopeNotAllowed(scope: missing) }
+        }
+        let listed = (scopes ?? []).sorted()
         let prefix = Secrets.random(10)
         let token = Secrets.tokenPrefix + prefix + "_" + Secrets.random(40)
         let key = APIKey(
-            id: Self.newID("key"), name: name, prefix: prefix, role: role, scopes: scopes, createdBy: creator.id,
+            id: Self.newID("key"), name: name, prefix: prefix, role: role, scopes: listed, createdBy: creator.id,
             createdAt: Date(milliseconds: now.milliseconds), expiresAt: expiresAt.map { Date(milliseconds: $0.milliseconds) },
             lastUsedAt: nil, revokedAt: nil
         )
@@ -135,12 +152,12 @@ extension Store {
             try await AuditLog.lockTenant(sql, kind: kind)
             try await sql.insert(into: .apiKeys, [
                 "id": key.id, "name": name, "prefix": prefix, "secret_hash": Secrets.sha256(token), "role": role.rawValue,
-                "scopes": scopes.joined(separator: " "), "created_by": creator.id, "created_at": now.milliseconds,
+                "scopes": listed.map(\.rawValue).joined(separator: " "), "created_by": creator.id, "created_at": now.milliseconds,
                 "expires_at": expiresAt?.milliseconds,
             ])
             try await AuditLog.append([AuditEntry(
                 actor: creator.id, action: "api_key.created", subject: "api_key:\(key.id)",
-                after: Self.json(["name": name, "role": role.rawValue, "prefix": prefix])
+                after: Self.json(["name": name, "role": role.rawValue, "prefix": prefix, "scopes": listed.map(\.rawValue)])
             )], at: now, sql)
         }
         return IssuedAPIKey(key: key, token: token)
@@ -157,7 +174,7 @@ extension Store {
         // not tenant-scoped, and it yields the tenant.
         let row = try await database.withConnection { db in
             try await db.raw("""
-                SELECT id, tenant_id, role, secret_hash, expires_at, revoked_at, last_used_at FROM api_keys WHERE prefix = \(bind: prefix)
+                SELECT id, tenant_id, role, scopes, secret_hash, expires_at, revoked_at, last_used_at FROM api_keys WHERE prefix = \(bind: prefix)
                 """).first()
         }
         guard let row,
@@ -166,9 +183,12 @@ extension Store {
               let role = Role(rawValue: try row.decode(column: "role", as: String.self))
         else { return nil }
         if let expires = try row.decode(column: "expires_at", as: Int64?.self), expires <= now.milliseconds { return nil }
+        // Space-separated; none is unrestricted. A name this version does not know grants nothing.
+        let scopes = try row.decode(column: "scopes", as: String.self).split(separator: " ")
         let principal = Principal(
             kind: .apiKey, id: try row.decode(column: "id", as: String.self),
-            tenantID: try row.decode(column: "tenant_id", as: String.self), role: role
+            tenantID: try row.decode(column: "tenant_id", as: String.self), role: role,
+            scopes: scopes.isEmpty ? nil : Set(scopes.compactMap { Scope(rawValue: String($0)) })
         )
         let lastUsed = try row.decode(column: "last_used_at", as: Int64?.self) ?? 0
         guard now.milliseconds - lastUsed >= 60_000 else { return principal }

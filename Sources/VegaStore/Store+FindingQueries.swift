@@ -64,8 +64,9 @@ extension Store {
         }
         if let rule = filter.ruleID { condition += " AND rule_id = \(bind: rule)" }
         if let engine = filter.engine { condition += " AND engine = \(bind: engine)" }
-        // On SQLite a text search is answered from the word index, then sorted: the sort
-        // takes only the keys, and the bodies of the one page are read after it.
+        // A text search is answered from the word index, then sorted: walking the list index
+        // and testing each finding's words costs the whole tenant when the words are rare.
+        // The sort takes only the keys; the bodies of the one page are read after it.
         var sortMatchesFirst = false
         if let text = filter.text {
             let words = Self.searchWords(text)
@@ -78,14 +79,11 @@ extension Store {
                     // Quoted terms: FTS5 syntax in the text is only ever text.
                     let query = words.map { "\"\($0)\"" }.joined(separator: " ") + "*"
                     condition += " AND rowid IN (SELECT rowid FROM findings_search WHERE findings_search MATCH \(bind: query))"
-                    sortMatchesFirst = true
                 case .postgres:
                     let query = words.joined(separator: " & ") + ":*"
-                    condition += """
-                         AND to_tsvector('simple', regexp_replace(path || ' ' || title, '[[:punct:][:space:]]+', ' ', 'g'))
-                             @@ to_tsquery('simple', \(bind: query))
-                        """
+                    condition += " AND search @@ to_tsquery('simple', \(bind: query))"
                 }
+                sortMatchesFirst = true
             }
         }
         if let cursor {
@@ -103,11 +101,16 @@ extension Store {
         let page: SQLQueryString = order + " LIMIT \(literal: size + 1)"
         let (matching, matchesFirst) = (condition, sortMatchesFirst)
         let columns: SQLQueryString = "repository_id, severity_rank, fingerprint, body"
+        // A finding's key: SQLite's rowid (which its word index holds), PostgreSQL's primary key.
+        let key: SQLQueryString = database.kind == .sqlite ? "rowid" : "repository_id, fingerprint"
         let rows = try await database.withConnection { db in
             let sql = ScopedSQL(db: db, scope: scope)
             guard matchesFirst else { return try await sql.select(columns, from: .findings, where: matching, then: page) }
-            let keys = sql.subquery("rowid", from: .findings, where: matching, then: page)
-            return try await sql.select(columns, from: .findings, where: "rowid IN (\(keys))", then: order)
+            // `+ 0` matches no index, so neither planner walks the list index for the order.
+            let keys = sql.subquery(key, from: .findings, where: matching, then: """
+                ORDER BY severity_rank + 0 DESC, repository_id DESC, fingerprint DESC LIMIT \(literal: size + 1)
+                """)
+            return try await sql.select(columns, from: .findings, where: "(\(key)) IN (\(keys))", then: order)
         }
         let decoder = JSONDecoder()
         var items: [ListedFinding] = []

@@ -49,40 +49,60 @@ public struct Store: Sendable {
         public let description: String
     }
 
-    public func createProject(name: String, in scope: TenantScope, now: Date = Date()) async throws -> String {
+    /// Creates a project in the actor's tenant, with its `project.created` event.
+    public func createProject(name: String, by actor: Principal, now: Date = Date()) async throws -> String {
         let id = Self.newID("prj")
+        let kind = database.kind
         try await database.transaction { db in
-            let sql = ScopedSQL(db: db, scope: scope)
+            let sql = ScopedSQL(db: db, scope: TenantScope(tenantID: actor.tenantID))
+            try await AuditLog.lockTenant(sql, kind: kind)
             guard try await !sql.exists(in: .projects, where: "name = \(bind: name)") else {
                 throw AlreadyExists(description: "a project named \(name) exists")
             }
             try await sql.insert(into: .projects, ["id": id, "name": name, "created_at": now.milliseconds])
+            try await AuditLog.append([AuditEntry(
+                actor: actor.id, action: "project.created", subject: "project:\(id)", after: Self.json(["name": name])
+            )], at: now, sql)
         }
         return id
     }
 
+    /// Registers a repository in the actor's tenant, with its `repository.created` event.
+    /// `maskedURL` is `url` with its credentials masked (`RepositoryAddress.display`): the
+    /// clone needs `url` whole, but the append-only log must never hold a password, so the
+    /// event keeps only the masked form.
     public func createRepository(
-        projectID: String, url: String, defaultBranch: String, in scope: TenantScope, now: Date = Date()
+        projectID: String, url: String, maskedURL: String, defaultBranch: String, by actor: Principal, now: Date = Date()
     ) async throws -> String {
         let id = Self.newID("rep")
+        let kind = database.kind
         try await database.transaction { db in
-            let sql = ScopedSQL(db: db, scope: scope)
+            let sql = ScopedSQL(db: db, scope: TenantScope(tenantID: actor.tenantID))
+            try await AuditLog.lockTenant(sql, kind: kind)
             guard try await sql.exists(in: .projects, where: "id = \(bind: projectID)") else {
                 throw NotFound(description: "project \(projectID) not found")
             }
             try await sql.insert(into: .repositories, [
                 "id": id, "project_id": projectID, "url": url, "default_branch": defaultBranch, "created_at": now.milliseconds,
             ])
+            try await AuditLog.append([AuditEntry(
+                actor: actor.id, action: "repository.created", subject: "repository:\(id)",
+                after: Self.json(["project": projectID, "url": maskedURL, "default_branch": defaultBranch])
+            )], at: now, sql)
         }
         return id
     }
 
+    /// Queues a scan in the actor's tenant, with its `scan.submitted` event. `engines`:
+    /// empty for the default ones.
     public func createScan(
-        repositoryID: String, ref: String, engines: [String], in scope: TenantScope, now: Date = Date()
+        repositoryID: String, ref: String, engines: [String], by actor: Principal, now: Date = Date()
     ) async throws -> String {
         let id = Self.newID("scn")
+        let kind = database.kind
         try await database.transaction { db in
-            let sql = ScopedSQL(db: db, scope: scope)
+            let sql = ScopedSQL(db: db, scope: TenantScope(tenantID: actor.tenantID))
+            try await AuditLog.lockTenant(sql, kind: kind)
             guard try await sql.exists(in: .repositories, where: "id = \(bind: repositoryID)") else {
                 throw NotFound(description: "repository \(repositoryID) not found")
             }
@@ -90,6 +110,10 @@ public struct Store: Sendable {
                 "id": id, "repository_id": repositoryID, "ref": ref, "state": "queued",
                 "engines": engines.joined(separator: ","), "queued_at": now.milliseconds,
             ])
+            try await AuditLog.append([AuditEntry(
+                actor: actor.id, action: "scan.submitted", subject: "scan:\(id)",
+                after: Self.json(["repository": repositoryID, "ref": ref, "engines": engines, "state": "queued"])
+            )], at: now, sql)
         }
         return id
     }
@@ -199,7 +223,8 @@ public struct Store: Sendable {
         }
     }
 
-    static func json(_ object: [String: String]) -> String {
+    /// `object`'s values: strings, or arrays of strings.
+    static func json(_ object: [String: Any]) -> String {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
     }

@@ -9,46 +9,11 @@ import VegaStoreTestSupport
 @testable import VegaServer
 @testable import VegaStore
 
-/// A tenant with an owner's API key, on a fresh database, served over real loopback HTTP.
-private struct World {
-    let store: Store
-    let tenant: TenantScope
-    let ownerToken: String
-    let owner: Principal
-
-    static func make(_ database: any StoreDatabase, tenant name: String = "acme") async throws -> World {
-        try await Migrator.migrate(database)
-        let store = Store(database: database)
-        return try await add(tenant: name, to: store)
-    }
-
-    static func add(tenant name: String, to store: Store) async throws -> World {
-        let tenant = try await store.createTenant(name: name)
-        let user = try await store.createUser(email: "owner@\(name).test", name: "Owner", role: .owner, password: "pw-pw-pw-pw", in: tenant)
-        let owner = Principal(kind: .user, id: user.id, tenantID: tenant.tenantID, role: .owner)
-        let key = try await store.createAPIKey(name: "owner", role: .owner, by: owner)
-        return World(store: store, tenant: tenant, ownerToken: key.token, owner: owner)
-    }
-}
-
-private func json(_ response: TestResponse) throws -> [String: Any] {
-    try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
-}
-
-private func send(
-    _ client: some TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, token: String?, body: String? = nil
-) async throws -> TestResponse {
-    var headers = HTTPFields()
-    if let token { headers[.authorization] = "Bearer \(token)" }
-    if body != nil { headers[.contentType] = "application/json" }
-    return try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
-}
-
 @Suite struct APITests {
     @Test(arguments: TestDatabase.all)
     func projectsRepositoriesAndFindingsOverHTTP(_ kind: TestDatabase) async throws {
-        try await kind.withFresh { database in
-            let world = try await World.make(database)
+        try await kind.withStore { store in
+            let world = try await TestTenant.make(in: store)
             let app = VegaServer.buildApplication(store: world.store, configuration: .init(port: 0), logger: Logger(label: "test"))
             try await app.test(.live) { client in
                 let token = world.ownerToken
@@ -57,7 +22,7 @@ private func send(
                 #expect(try await send(client, .get, "/readyz", token: nil).status == .ok)
 
                 let me = try json(try await send(client, .get, "/v1/me", token: token))
-                #expect(me["role"] as? String == "owner" && me["tenant_id"] as? String == world.tenant.tenantID)
+                #expect(me["role"] as? String == "owner" && me["tenant_id"] as? String == world.scope.tenantID)
 
                 let created = try await send(client, .post, "/v1/projects", token: token, body: #"{"name":"payments"}"#)
                 #expect(created.status == .created)
@@ -84,12 +49,12 @@ private func send(
                 }
 
                 // A scan's results, recorded as the worker will.
-                let scan = try await world.store.createScan(repositoryID: repository, ref: "main", engines: ["secrets"], in: world.tenant)
+                let scan = try await world.store.createScan(repositoryID: repository, ref: "main", engines: ["secrets"], by: .tester(in: world.scope))
                 let finding = Finding(ruleId: "aws-access-token", title: "AWS access key ID", severity: .critical, cwe: "CWE-798",
                                       message: "AWS key", location: Location(path: "app.py", startLine: 3, startColumn: 1, endLine: 3, endColumn: 20),
                                       snippet: "AKIA****", engine: "secrets", fingerprint: "fp-aws")
                 try await world.store.record(ScanObservation(scanID: scan, branch: "main", completeness: .complete, engines: ["secrets"], at: Date(), findings: [finding]),
-                                             repositoryID: repository, in: world.tenant)
+                                             repositoryID: repository, in: world.scope)
 
                 let list = try json(try await send(client, .get, "/v1/findings?severity=critical,high&state=open", token: token))
                 let items = try #require(list["items"] as? [[String: Any]])
@@ -113,12 +78,11 @@ private func send(
 
     @Test(arguments: TestDatabase.all)
     func tenantsRolesAndBadInputAreRefusedCleanly(_ kind: TestDatabase) async throws {
-        try await kind.withFresh { database in
-            let alice = try await World.make(database, tenant: "alice")
-            let bob = try await World.add(tenant: "bob", to: alice.store)
-            let project = try await alice.store.createProject(name: "secret-project", in: alice.tenant)
-            let repository = try await alice.store.createRepository(projectID: project, url: "https://git.example.com/a.git",
-                                                                    defaultBranch: "main", in: alice.tenant)
+        try await kind.withStore { store in
+            let alice = try await TestTenant.make("alice", in: store)
+            let bob = try await TestTenant.make("bob", in: store)
+            let project = try await alice.store.createProject(name: "secret-project", by: .tester(in: alice.scope))
+            let repository = try await alice.store.addRepository("https://git.example.com/a.git", project: project, by: .tester(in: alice.scope))
             let viewer = try await alice.store.createAPIKey(name: "ro", role: .viewer, by: alice.owner)
             let app = VegaServer.buildApplication(store: alice.store, configuration: .init(port: 0), logger: Logger(label: "test"))
             try await app.test(.live) { client in

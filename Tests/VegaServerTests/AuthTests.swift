@@ -8,24 +8,6 @@ import VegaStoreTestSupport
 @testable import VegaServer
 @testable import VegaStore
 
-/// Tenant "acme" with an owner who signs in with a password, and an owner API key.
-private struct Tenancy {
-    let store: Store
-    let tenant: TenantScope
-    let owner: Principal
-    let ownerToken: String
-    let ownerKeyID: String
-    static let password = "owner password 1"
-
-    static func make(_ store: Store, name: String = "acme") async throws -> Tenancy {
-        let tenant = try await store.createTenant(name: name)
-        let user = try await store.createUser(email: "owner@\(name).test", name: "Owner", role: .owner, password: password, in: tenant)
-        let owner = Principal(kind: .user, id: user.id, tenantID: tenant.tenantID, role: .owner)
-        let key = try await store.createAPIKey(name: "owner", role: .owner, by: owner)
-        return Tenancy(store: store, tenant: tenant, owner: owner, ownerToken: key.token, ownerKeyID: key.key.id)
-    }
-}
-
 /// What a browser would send: the session cookie, the CSRF header and Origin when given.
 private struct Browser {
     var cookie: String?
@@ -33,21 +15,15 @@ private struct Browser {
     var origin: String?
 }
 
+/// `send` as `browser` does: its session cookie (beside another site's), CSRF header and Origin.
 private func send(
-    _ client: some TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, as browser: Browser? = nil,
-    token: String? = nil, body: String? = nil
+    _ client: some TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, as browser: Browser, body: String? = nil
 ) async throws -> TestResponse {
     var headers = HTTPFields()
-    if let token { headers[.authorization] = "Bearer \(token)" }
-    if let cookie = browser?.cookie { headers[.cookie] = "theme=dark; \(SessionCookie.name)=\(cookie)" }
-    if let csrf = browser?.csrf { headers[CSRFCheck.header] = csrf }
-    if let origin = browser?.origin { headers[.origin] = origin }
-    if body != nil { headers[.contentType] = "application/json" }
-    return try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
-}
-
-private func json(_ response: TestResponse) throws -> [String: Any] {
-    try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+    if let cookie = browser.cookie { headers[.cookie] = "theme=dark; \(SessionCookie.name)=\(cookie)" }
+    if let csrf = browser.csrf { headers[CSRFCheck.header] = csrf }
+    if let origin = browser.origin { headers[.origin] = origin }
+    return try await send(client, method, uri, body: body, headers: headers)
 }
 
 /// Signs in over HTTP; the browser state it leaves (cookie and CSRF token).
@@ -69,13 +45,11 @@ private func app(_ store: Store, secureCookies: Bool = true) -> some Application
 @Suite struct AuthTests {
     @Test(arguments: TestDatabase.all)
     func aSignedInBrowserUsesTheCookieAndMustSendTheCSRFToken(_ kind: TestDatabase) async throws {
-        try await kind.withFresh { database in
-            try await Migrator.migrate(database)
-            let store = Store(database: database)
-            let acme = try await Tenancy.make(store)
+        try await kind.withStore { store in
+            let acme = try await TestTenant.make(in: store)
             try await app(store).test(.live) { client in
                 let login = try await send(client, .post, "/v1/auth/login",
-                                           body: #"{"tenant":"acme","email":"owner@acme.test","password":"\#(Tenancy.password)"}"#)
+                                           body: #"{"tenant":"acme","email":"owner@acme.test","password":"\#(TestTenant.password)"}"#)
                 #expect(login.status == .ok)
                 let setCookie = try #require(login.headers[.setCookie])
                 let attributes = Set(setCookie.split(separator: ";").dropFirst().map { $0.trimmingCharacters(in: .whitespaces) })
@@ -83,8 +57,8 @@ private func app(_ store: Store, secureCookies: Bool = true) -> some Application
                 let body = try json(login)
                 let user = try #require(body["user"] as? [String: Any])
                 #expect(user["id"] as? String == acme.owner.id && user["role"] as? String == "owner")
-                #expect(body["tenant_id"] as? String == acme.tenant.tenantID && body["expires_at"] is String)
-                #expect(!String(buffer: login.body).contains(Tenancy.password))
+                #expect(body["tenant_id"] as? String == acme.scope.tenantID && body["expires_at"] is String)
+                #expect(!String(buffer: login.body).contains(TestTenant.password))
                 let csrf = try #require(body["csrf_token"] as? String)
                 let cookie = String(try #require(setCookie.split(separator: ";").first?.dropFirst("vega_session=".count)))
                 #expect(!String(buffer: login.body).contains(cookie))
@@ -108,7 +82,7 @@ private func app(_ store: Store, secureCookies: Bool = true) -> some Application
                     #expect(response.status == .forbidden, "\(refused)")
                     #expect(try json(response)["code"] as? String == "csrf_failed")
                 }
-                #expect(try await store.projects(in: acme.tenant).isEmpty)
+                #expect(try await store.projects(in: acme.scope).isEmpty)
                 let created = try await send(client, .post, "/v1/projects", as: Browser(cookie: cookie, csrf: csrf), body: #"{"name":"web"}"#)
                 #expect(created.status == .created)
                 let sameOrigin = Browser(cookie: cookie, csrf: csrf, origin: "http://localhost")
@@ -125,13 +99,13 @@ private func app(_ store: Store, secureCookies: Bool = true) -> some Application
                 let after = try await send(client, .get, "/v1/me", as: browser)
                 #expect(try after.status == .unauthorized && json(after)["code"] as? String == "unauthenticated")
             }
-            let actions = try await store.auditEvents(in: acme.tenant).map(\.action)
+            let actions = try await store.auditEvents(in: acme.scope).map(\.action)
             #expect(actions.filter { $0.hasPrefix("user.") } == ["user.login", "user.logout"])
 
             // Served as plain HTTP to other hosts, the cookie can go without Secure.
             try await app(store, secureCookies: false).test(.live) { client in
                 let login = try await send(client, .post, "/v1/auth/login",
-                                           body: #"{"email":"owner@acme.test","password":"\#(Tenancy.password)"}"#)
+                                           body: #"{"email":"owner@acme.test","password":"\#(TestTenant.password)"}"#)
                 #expect(login.status == .ok)
                 let setCookie = try #require(login.headers[.setCookie])
                 #expect(setCookie.contains("HttpOnly") && !setCookie.contains("Secure"))
@@ -141,21 +115,19 @@ private func app(_ store: Store, secureCookies: Bool = true) -> some Application
 
     @Test(arguments: TestDatabase.all)
     func wrongCredentialsAllGetTheSameAnswerAndOldSessionsAreRefused(_ kind: TestDatabase) async throws {
-        try await kind.withFresh { database in
-            try await Migrator.migrate(database)
-            let store = Store(database: database)
-            let acme = try await Tenancy.make(store)
+        try await kind.withStore { store in
+            let acme = try await TestTenant.make(in: store)
             // Signed in long ago: one past its 12 hours, one idle for over 2.
-            let expired = try await store.login(tenant: "acme", email: "owner@acme.test", password: Tenancy.password,
+            let expired = try await store.login(tenant: "acme", email: "owner@acme.test", password: TestTenant.password,
                                                 now: Date() - SessionLifetime.absolute - 60)
-            let idle = try await store.login(tenant: "acme", email: "owner@acme.test", password: Tenancy.password,
+            let idle = try await store.login(tenant: "acme", email: "owner@acme.test", password: TestTenant.password,
                                              now: Date() - SessionLifetime.idle - 60)
             try await app(store).test(.live) { client in
                 var bodies = Set<[String: String]>()
                 for body in [#"{"tenant":"acme","email":"owner@acme.test","password":"wrong password!"}"#,
-                             #"{"tenant":"acme","email":"nobody@acme.test","password":"\#(Tenancy.password)"}"#,
-                             #"{"tenant":"globex","email":"owner@acme.test","password":"\#(Tenancy.password)"}"#,
-                             #"{"email":"nobody@acme.test","password":"\#(Tenancy.password)"}"#] {
+                             #"{"tenant":"acme","email":"nobody@acme.test","password":"\#(TestTenant.password)"}"#,
+                             #"{"tenant":"globex","email":"owner@acme.test","password":"\#(TestTenant.password)"}"#,
+                             #"{"email":"nobody@acme.test","password":"\#(TestTenant.password)"}"#] {
                     let response = try await send(client, .post, "/v1/auth/login", body: body)
                     #expect(response.status == .unauthorized, "\(body)")
                     #expect(response.headers[.setCookie] == nil)
@@ -172,23 +144,21 @@ private func app(_ store: Store, secureCookies: Bool = true) -> some Application
                 #expect(try await send(client, .get, "/v1/me", as: Browser(cookie: idle.token)).status == .unauthorized)
                 #expect(try await send(client, .get, "/v1/me", as: Browser(cookie: "made-up")).status == .unauthorized)
             }
-            let failed = try await store.auditEvents(in: acme.tenant).filter { $0.action == "user.login_failed" }
+            let failed = try await store.auditEvents(in: acme.scope).filter { $0.action == "user.login_failed" }
             #expect(failed.map(\.subject) == ["user:\(acme.owner.id)", "user:unknown"])
-            #expect(try await store.verifyAudit(in: acme.tenant).isIntact)
+            #expect(try await store.verifyAudit(in: acme.scope).isIntact)
         }
     }
 
     @Test(arguments: TestDatabase.all)
     func adminsManageMembersWithinTheirRoleAndTenant(_ kind: TestDatabase) async throws {
-        try await kind.withFresh { database in
-            try await Migrator.migrate(database)
-            let store = Store(database: database)
-            let acme = try await Tenancy.make(store)
-            let globex = try await Tenancy.make(store, name: "globex")
+        try await kind.withStore { store in
+            let acme = try await TestTenant.make(in: store)
+            let globex = try await TestTenant.make("globex", in: store)
             try await app(store).test(.live) { client in
                 let owner = acme.ownerToken
                 let tenant = try json(try await send(client, .get, "/v1/tenant", token: owner))
-                #expect(tenant["id"] as? String == acme.tenant.tenantID && tenant["name"] as? String == "acme" && tenant["created_at"] is String)
+                #expect(tenant["id"] as? String == acme.scope.tenantID && tenant["name"] as? String == "acme" && tenant["created_at"] is String)
 
                 // The owner adds an admin with a chosen password; the admin signs in.
                 let added = try await send(client, .post, "/v1/members", token: owner,
@@ -276,8 +246,8 @@ private func app(_ store: Store, secureCookies: Bool = true) -> some Application
                 #expect(removed["actor"] as? String == adaID && (removed["before"] as? String)?.contains("max@acme.test") == true)
                 #expect(!events.contains { "\($0)".contains(maxPassword) || "\($0)".contains("ada's long password") })
             }
-            #expect(try await store.verifyAudit(in: acme.tenant).isIntact)
-            #expect(try await store.verifyAudit(in: globex.tenant).isIntact)
+            #expect(try await store.verifyAudit(in: acme.scope).isIntact)
+            #expect(try await store.verifyAudit(in: globex.scope).isIntact)
         }
     }
 

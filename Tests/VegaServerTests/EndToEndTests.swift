@@ -9,26 +9,13 @@ import VegaTestSupport
 @testable import VegaStore
 import VegaWorker
 
-private func call(
-    _ client: some TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, token: String, body: String? = nil
-) async throws -> (status: HTTPResponse.Status, json: [String: Any]) {
-    var headers = HTTPFields()
-    headers[.authorization] = "Bearer \(token)"
-    if body != nil { headers[.contentType] = "application/json" }
-    let response = try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
-    let json = (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any] ?? [:]
-    return (response.status, json)
-}
-
 /// The whole path over real HTTP: tenant → key → project → repository (a local git
 /// repository) → scan → findings; fix a secret, re-scan → fixed; dismiss another,
 /// re-scan → it stays dismissed.
 @Suite struct EndToEndTests {
     @Test(arguments: TestDatabase.all)
     func scansTrackFindingsAcrossCommits(_ kind: TestDatabase) async throws {
-        try await kind.withFresh { database in
-            try await Migrator.migrate(database)
-            let store = Store(database: database)
+        try await kind.withStore { store in
             guard let first = try await store.bootstrapIfEmpty() else { Issue.record("no bootstrap"); return }
             let token = first.ownerToken
             let repo = try TestRepo()
@@ -84,9 +71,7 @@ private func call(
                 _ = try await scan()
                 #expect(try await states() == ["config/settings.py": "dismissed", "deploy/ci.sh": "fixed", "src/billing.js": "open", "src/notify.go": "open"])
                 // Reports download over the API; a finished scan cannot be cancelled.
-                var headers = HTTPFields()
-                headers[.authorization] = "Bearer \(token)"
-                let downloaded = try await client.execute(uri: "/v1/scans/\(firstScan)/report.sarif", method: .get, headers: headers)
+                let downloaded = try await send(client, .get, "/v1/scans/\(firstScan)/report.sarif", token: token)
                 #expect(downloaded.status == .ok && downloaded.headers[.contentType] == "application/sarif+json")
                 let document = try JSONSerialization.jsonObject(with: Data(buffer: downloaded.body)) as? [String: Any]
                 #expect(document?["version"] as? String == "2.1.0")

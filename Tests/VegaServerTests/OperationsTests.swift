@@ -20,14 +20,8 @@ import VegaTestSupport
         let repository: String
 
         static func make(_ name: String, in store: Store) async throws -> Tenant {
-            let scope = try await store.createTenant(name: name)
-            let user = try await store.createUser(email: "owner@\(name).test", name: "Owner", role: .owner, password: "pw-pw-pw-pw", in: scope)
-            let owner = Principal(kind: .user, id: user.id, tenantID: scope.tenantID, role: .owner)
-            let key = try await store.createAPIKey(name: "owner", role: .owner, by: owner)
-            let project = try await store.createProject(name: "app", in: scope)
-            let repository = try await store.createRepository(projectID: project, url: "https://git.example.com/\(name)/app.git",
-                                                              defaultBranch: "main", in: scope)
-            return Tenant(scope: scope, token: key.token, repository: repository)
+            let tenant = try await TestTenant.make(name, in: store)
+            return Tenant(scope: tenant.scope, token: tenant.ownerToken, repository: try await tenant.addRepository())
         }
 
         func record(_ scan: String, _ findings: [(String, Severity)], in store: Store) async throws {
@@ -61,21 +55,11 @@ import VegaTestSupport
         }
     }
 
-    /// A store on a fresh, migrated database of `kind`.
-    static func withStore(_ kind: TestDatabase, _ body: (Store) async throws -> Void) async throws {
-        try await kind.withFresh { database in
-            try await Migrator.migrate(database)
-            try await body(Store(database: database))
-        }
-    }
-
-    static func send(
+    /// A GET of `uri`, sending `requestID` as the request's id when given.
+    static func get(
         _ client: some TestClientProtocol, _ uri: String, token: String? = nil, requestID: String? = nil
     ) async throws -> TestResponse {
-        var headers = HTTPFields()
-        if let token { headers[.authorization] = "Bearer \(token)" }
-        if let requestID { headers[RequestIDMiddleware<VegaRequestContext>.header] = requestID }
-        return try await client.execute(uri: uri, method: .get, headers: headers)
+        try await send(client, .get, uri, token: token, headers: requestID.map { [RequestIDMiddleware<VegaRequestContext>.header: $0] } ?? [:])
     }
 
     /// An id the server made: 32 lowercase hex digits.
@@ -95,11 +79,11 @@ import VegaTestSupport
 
     @Test(arguments: TestDatabase.all)
     func metricsShowRoutePatternsAndEveryTenantsScansAndFindings(_ kind: TestDatabase) async throws {
-        try await Self.withStore(kind) { store in
+        try await kind.withStore { store in
             let acme = try await Tenant.make("acme", in: store)
             var queued: [String] = []
             for second in 0..<3 {  // a second apart, so the queue's order is theirs
-                queued.append(try await store.createScan(repositoryID: acme.repository, ref: "main", engines: ["secrets"], in: acme.scope,
+                queued.append(try await store.createScan(repositoryID: acme.repository, ref: "main", engines: ["secrets"], by: .tester(in: acme.scope),
                                                          now: Date(timeIntervalSinceNow: Double(second - 60))))
             }
             let scans = queued
@@ -111,18 +95,18 @@ import VegaTestSupport
             try await acme.record(scans[0], [("fp-1", .critical), ("fp-2", .high)], in: store)
             try await acme.record(scans[1], [("fp-1", .critical)], in: store)
             let globex = try await Tenant.make("globex", in: store)
-            let globexScan = try await store.createScan(repositoryID: globex.repository, ref: "main", engines: ["secrets"], in: globex.scope)
+            let globexScan = try await store.createScan(repositoryID: globex.repository, ref: "main", engines: ["secrets"], by: .tester(in: globex.scope))
             try await globex.record(globexScan, [("fp-9", .critical), ("fp-8", .low)], in: store)
 
             let app = VegaServer.buildApplication(store: store, configuration: .init(port: 0), logger: Logger(label: "test"))
             try await app.test(.live) { client in
-                #expect(try await Self.send(client, "/v1/scans/\(scans[0])", token: acme.token).status == .ok)
-                #expect(try await Self.send(client, "/v1/scans/\(scans[2])", token: acme.token).status == .ok)
-                #expect(try await Self.send(client, "/v1/scans/scn_missing", token: acme.token).status == .notFound)
-                #expect(try await Self.send(client, "/v1/scans/\(scans[0])").status == .unauthorized)
-                #expect(try await Self.send(client, "/no/such/\(scans[1])").status == .notFound)
+                #expect(try await Self.get(client, "/v1/scans/\(scans[0])", token: acme.token).status == .ok)
+                #expect(try await Self.get(client, "/v1/scans/\(scans[2])", token: acme.token).status == .ok)
+                #expect(try await Self.get(client, "/v1/scans/scn_missing", token: acme.token).status == .notFound)
+                #expect(try await Self.get(client, "/v1/scans/\(scans[0])").status == .unauthorized)
+                #expect(try await Self.get(client, "/no/such/\(scans[1])").status == .notFound)
 
-                let response = try await Self.send(client, "/metrics")
+                let response = try await Self.get(client, "/metrics")
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
                 let text = String(buffer: response.body)
@@ -148,8 +132,8 @@ import VegaTestSupport
                 #expect(values[#"vega_findings{severity="medium",state="reopened"}"#] == 0)
 
                 // Counts are read at scrape time: a newly queued scan shows on the next scrape.
-                _ = try await store.createScan(repositoryID: globex.repository, ref: "main", engines: ["secrets"], in: globex.scope)
-                let again = Self.series(String(buffer: try await Self.send(client, "/metrics").body))
+                _ = try await store.createScan(repositoryID: globex.repository, ref: "main", engines: ["secrets"], by: .tester(in: globex.scope))
+                let again = Self.series(String(buffer: try await Self.get(client, "/metrics").body))
                 #expect(again[#"vega_scans{state="queued"}"#] == 3)
             }
         }
@@ -157,56 +141,56 @@ import VegaTestSupport
 
     @Test(arguments: TestDatabase.all)
     func aMetricsTokenGuardsMetricsOnly(_ kind: TestDatabase) async throws {
-        try await Self.withStore(kind) { store in
+        try await kind.withStore { store in
             let acme = try await Tenant.make("acme", in: store)
             let token = "metrics-" + UUID().uuidString
             let app = VegaServer.buildApplication(store: store, configuration: .init(port: 0, metricsToken: token), logger: Logger(label: "test"))
             try await app.test(.live) { client in
-                let bare = try await Self.send(client, "/metrics")
+                let bare = try await Self.get(client, "/metrics")
                 #expect(bare.status == .unauthorized)
                 #expect(bare.headers[.contentType] == "application/problem+json")
-                #expect(try await Self.send(client, "/metrics", token: token + "x").status == .unauthorized)
+                #expect(try await Self.get(client, "/metrics", token: token + "x").status == .unauthorized)
                 // A tenant's API key is not the operator's token.
-                #expect(try await Self.send(client, "/metrics", token: acme.token).status == .unauthorized)
-                let allowed = try await Self.send(client, "/metrics", token: token)
+                #expect(try await Self.get(client, "/metrics", token: acme.token).status == .unauthorized)
+                let allowed = try await Self.get(client, "/metrics", token: token)
                 #expect(allowed.status == .ok)
                 #expect(String(buffer: allowed.body).contains("vega_scans{"))
-                #expect(try await Self.send(client, "/healthz").status == .ok)
+                #expect(try await Self.get(client, "/healthz").status == .ok)
             }
         }
     }
 
     @Test(arguments: TestDatabase.all)
     func requestIDsAreEchoedOrMadeAlsoOnProblems(_ kind: TestDatabase) async throws {
-        try await Self.withStore(kind) { store in
+        try await kind.withStore { store in
             let app = VegaServer.buildApplication(store: store, configuration: .init(port: 0), logger: Logger(label: "test"))
             let header = RequestIDMiddleware<VegaRequestContext>.header
             try await app.test(.live) { client in
-                let given = try await Self.send(client, "/healthz", requestID: "trace-42.a_B")
+                let given = try await Self.get(client, "/healthz", requestID: "trace-42.a_B")
                 #expect(given.headers[header] == "trace-42.a_B")
 
-                let made = try #require(try await Self.send(client, "/healthz").headers[header])
+                let made = try #require(try await Self.get(client, "/healthz").headers[header])
                 #expect(Self.isGenerated(made))
-                let other = try #require(try await Self.send(client, "/healthz").headers[header])
+                let other = try #require(try await Self.get(client, "/healthz").headers[header])
                 #expect(other != made)
 
                 // A problem carries it in the header and in the body.
-                let missing = try await Self.send(client, "/v1/nothing-here", requestID: "lost-1")
+                let missing = try await Self.get(client, "/v1/nothing-here", requestID: "lost-1")
                 #expect(missing.status == .notFound)
                 #expect(missing.headers[header] == "lost-1")
-                let problem = try #require(try JSONSerialization.jsonObject(with: Data(buffer: missing.body)) as? [String: Any])
+                let problem = try json(missing)
                 #expect(problem["request_id"] as? String == "lost-1")
-                let unauthenticated = try await Self.send(client, "/v1/me")
+                let unauthenticated = try await Self.get(client, "/v1/me")
                 let unauthenticatedID = try #require(unauthenticated.headers[header])
-                let unauthenticatedBody = try #require(try JSONSerialization.jsonObject(with: Data(buffer: unauthenticated.body)) as? [String: Any])
+                let unauthenticatedBody = try json(unauthenticated)
                 #expect(unauthenticatedBody["request_id"] as? String == unauthenticatedID)
 
                 // Anything long or outside [A-Za-z0-9._-] is replaced, not echoed.
                 for bad in [String(repeating: "a", count: 65), "two words", "a;b=c", "{\"json\":1}", "%0d%0a", "ünï"] {
-                    let answer = try #require(try await Self.send(client, "/healthz", requestID: bad).headers[header], "\(bad)")
+                    let answer = try #require(try await Self.get(client, "/healthz", requestID: bad).headers[header], "\(bad)")
                     #expect(answer != bad && Self.isGenerated(answer), "\(bad)")
                 }
-                #expect(try await Self.send(client, "/healthz", requestID: String(repeating: "b", count: 64)).headers[header]
+                #expect(try await Self.get(client, "/healthz", requestID: String(repeating: "b", count: 64)).headers[header]
                         == String(repeating: "b", count: 64))
             }
         }
@@ -214,14 +198,14 @@ import VegaTestSupport
 
     @Test(arguments: TestDatabase.all)
     func requestLogLinesAreJSONWithRequestAndTenant(_ kind: TestDatabase) async throws {
-        try await Self.withStore(kind) { store in
+        try await kind.withStore { store in
             let acme = try await Tenant.make("acme", in: store)
             let log = CapturedLog()
             let app = VegaServer.buildApplication(store: store, configuration: .init(port: 0), logger: log.logger())
             try await app.test(.live) { client in
-                let authenticated = try await Self.send(client, "/v1/me", token: acme.token, requestID: "req-authenticated")
+                let authenticated = try await Self.get(client, "/v1/me", token: acme.token, requestID: "req-authenticated")
                 #expect(authenticated.status == .ok)
-                let anonymous = try await Self.send(client, "/v1/me", requestID: "req-anonymous")
+                let anonymous = try await Self.get(client, "/v1/me", requestID: "req-anonymous")
                 #expect(anonymous.status == .unauthorized)
             }
             let requests = try log.objects().filter { $0["msg"] as? String == "request" }
@@ -262,13 +246,13 @@ import VegaTestSupport
 
     @Test(arguments: TestDatabase.all)
     func readyzChecksTheArtifactStore(_ kind: TestDatabase) async throws {
-        try await Self.withStore(kind) { store in
+        try await kind.withStore { store in
             let folder = try TestRepo(git: false)
             defer { folder.remove() }
 
             let ready = VegaServer.buildApplication(store: store, configuration: .init(port: 0, dataDirectory: folder.path), logger: Logger(label: "test"))
             try await ready.test(.live) { client in
-                let response = try await Self.send(client, "/readyz")
+                let response = try await Self.get(client, "/readyz")
                 #expect(response.status == .ok)
             }
             let artifacts = folder.root.appendingPathComponent("artifacts")
@@ -279,14 +263,14 @@ import VegaTestSupport
             let blocked = folder.root.appendingPathComponent("not-a-folder/data").path
             let notReady = VegaServer.buildApplication(store: store, configuration: .init(port: 0, dataDirectory: blocked), logger: Logger(label: "test"))
             try await notReady.test(.live) { client in
-                let response = try await Self.send(client, "/readyz")
+                let response = try await Self.get(client, "/readyz")
                 #expect(response.status == .serviceUnavailable)
                 #expect(response.headers[.contentType] == "application/problem+json")
-                let problem = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+                let problem = try json(response)
                 #expect(problem["code"] as? String == "not_ready")
                 #expect((problem["detail"] as? String)?.contains("artifact store") == true)
                 #expect(!String(buffer: response.body).contains(folder.path))
-                #expect(try await Self.send(client, "/healthz").status == .ok)
+                #expect(try await Self.get(client, "/healthz").status == .ok)
             }
         }
     }

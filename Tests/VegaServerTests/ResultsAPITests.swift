@@ -18,21 +18,16 @@ private struct Site {
     let repository: String
 
     static func make(_ store: Store, tenant name: String = "acme") async throws -> Site {
-        let scope = try await store.createTenant(name: name)
-        let user = try await store.createUser(email: "owner@\(name).test", name: "Owner", role: .owner, password: "pw-pw-pw-pw", in: scope)
-        let principal = Principal(kind: .user, id: user.id, tenantID: scope.tenantID, role: .owner)
-        let owner = try await store.createAPIKey(name: "owner", role: .owner, by: principal).token
-        let viewer = try await store.createAPIKey(name: "ro", role: .viewer, by: principal).token
-        let project = try await store.createProject(name: "app", in: scope)
-        let repository = try await store.createRepository(projectID: project, url: "https://git.example.com/\(name)/app.git",
-                                                          defaultBranch: "main", in: scope)
-        let scan = try await store.createScan(repositoryID: repository, ref: "main", engines: ["secrets"], in: scope)
+        let tenant = try await TestTenant.make(name, in: store)
+        let viewer = try await tenant.key(.viewer).token
+        let repository = try await tenant.addRepository()
+        let scan = try await store.createScan(repositoryID: repository, ref: "main", engines: ["secrets"], by: tenant.owner)
         let secret = Finding(ruleId: "aws-access-token", title: "AWS access key ID", severity: .critical, cwe: "CWE-798", message: "AWS key",
                              location: Location(path: "config.py", startLine: 2, startColumn: 1, endLine: 2, endColumn: 20),
                              snippet: "AKIA****", engine: "secrets", fingerprint: "fp-secret")
         try await store.record(ScanObservation(scanID: scan, branch: "main", completeness: .complete, engines: ["secrets"], at: Date(),
-                                               findings: [secret]), repositoryID: repository, in: scope)
-        return Site(store: store, scope: scope, owner: owner, viewer: viewer, repository: repository)
+                                               findings: [secret]), repositoryID: repository, in: tenant.scope)
+        return Site(store: store, scope: tenant.scope, owner: tenant.ownerToken, viewer: viewer, repository: repository)
     }
 
     func states() async throws -> [String: String] {
@@ -65,26 +60,10 @@ private func semgrep(_ results: [(rule: String, path: String, line: Int, code: S
 private let sqlResult = (rule: "sql-injection", path: "app/db.py", line: 12, code: #"db.execute("SELECT " + uid)"#)
 private let hashResult = (rule: "weak-hash", path: "app/auth.py", line: 3, code: "hashlib.md5(password)")
 
-private func send(
-    _ client: some TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, token: String?, body: String? = nil,
-    contentType: String = "application/json"
-) async throws -> TestResponse {
-    var headers = HTTPFields()
-    if let token { headers[.authorization] = "Bearer \(token)" }
-    if body != nil { headers[.contentType] = contentType }
-    return try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
-}
-
-private func json(_ response: TestResponse) throws -> [String: Any] {
-    try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any], "\(String(buffer: response.body))")
-}
-
 private func withServer(
     _ kind: TestDatabase, _ body: @Sendable @escaping (Store, any TestClientProtocol) async throws -> Void
 ) async throws {
-    try await kind.withFresh { database in
-        try await Migrator.migrate(database)
-        let store = Store(database: database)
+    try await kind.withStore { store in
         let app = VegaServer.buildApplication(store: store, configuration: .init(port: 0), logger: Logger(label: "test"))
         try await app.test(.live) { client in try await body(store, client) }
     }
@@ -98,7 +77,7 @@ private func withServer(
             let upload = "/v1/repositories/\(site.repository)/results"
             let both = try semgrep([sqlResult, hashResult])
 
-            let first = try await send(client, .post, upload, token: site.owner, body: both, contentType: "application/sarif+json")
+            let first = try await send(client, .post, upload, token: site.owner, body: both, headers: [.contentType: "application/sarif+json"])
             #expect(first.status == .created)
             let created = try json(first)
             let scan = try #require(created["scan"] as? [String: Any])
@@ -190,7 +169,8 @@ private func withServer(
                 #expect(response.headers[.contentType] == "application/problem+json")
                 #expect(try json(response)["code"] as? String == code, "\(body)")
             }
-            #expect(try await send(client, .post, upload, token: site.owner, body: good, contentType: "text/plain").status == .unsupportedMediaType)
+            let plainText = try await send(client, .post, upload, token: site.owner, body: good, headers: [.contentType: "text/plain"])
+            #expect(plainText.status == .unsupportedMediaType)
             #expect(try await send(client, .post, upload + "?commit=xyz", token: site.owner, body: good).status == .badRequest)
             #expect(try await send(client, .post, upload + "?ref=-x", token: site.owner, body: good).status == .badRequest)
             #expect(try await send(client, .post, upload, token: site.viewer, body: good).status == .forbidden)

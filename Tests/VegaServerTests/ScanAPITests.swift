@@ -10,37 +10,16 @@ import VegaTestSupport
 @testable import VegaStore
 import VegaWorker
 
-private func call(
-    _ client: some TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, token: String, body: String? = nil
-) async throws -> (status: HTTPResponse.Status, json: [String: Any]) {
-    var headers = HTTPFields()
-    headers[.authorization] = "Bearer \(token)"
-    if body != nil { headers[.contentType] = "application/json" }
-    let response = try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
-    let json = (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any] ?? [:]
-    return (response.status, json)
-}
-
-/// A tenant's owner key, and a viewer's.
-private func tenant(_ name: String, in store: Store) async throws -> (owner: String, viewer: String) {
-    let scope = try await store.createTenant(name: name)
-    let user = try await store.createUser(email: "owner@\(name).test", name: "Owner", role: .owner, password: "pw-pw-pw-pw", in: scope)
-    let owner = Principal(kind: .user, id: user.id, tenantID: scope.tenantID, role: .owner)
-    return (try await store.createAPIKey(name: "owner", role: .owner, by: owner).token,
-            try await store.createAPIKey(name: "viewer", role: .viewer, by: owner).token)
-}
-
 /// Scans of refs over real HTTP with the in-process worker and a real git repository:
 /// main has an AWS key; the feature branch drops it and adds a GitHub token; v1 tags
 /// main's first commit.
 @Suite struct ScanAPITests {
     @Test(arguments: TestDatabase.all)
     func scansOfBranchesTagsAndCommitsListedAndCounted(_ kind: TestDatabase) async throws {
-        try await kind.withFresh { database in
-            try await Migrator.migrate(database)
-            let store = Store(database: database)
-            let acme = try await tenant("acme", in: store)
-            let rival = try await tenant("rival", in: store)
+        try await kind.withStore { store in
+            let acme = try await TestTenant.make("acme", in: store)
+            let viewer = try await acme.key(.viewer).token
+            let rival = try await TestTenant.make("rival", in: store)
 
             let repo = try TestRepo()
             defer { repo.remove() }
@@ -68,7 +47,7 @@ private func tenant(_ name: String, in store: Store) async throws -> (owner: Str
                 logger: Logger(label: "test")
             )
             try await app.test(.live) { client in
-                let token = acme.owner
+                let token = acme.ownerToken
                 let project = try #require(try await call(client, .post, "/v1/projects", token: token, body: #"{"name":"shop"}"#).json["id"] as? String)
                 let repository = try #require(try await call(client, .post, "/v1/repositories", token: token,
                                                              body: #"{"project_id":"\#(project)","url":"file://\#(repo.path)"}"#).json["id"] as? String)
@@ -130,7 +109,7 @@ private func tenant(_ name: String, in store: Store) async throws -> (owner: Str
 
                 // Lists: newest first, filtered, paged by cursor.
                 let ids = [onMain, onFeature, onTag, onCommit, unknown].compactMap { $0["id"] as? String }
-                let all = try await call(client, .get, "/v1/scans", token: acme.viewer)
+                let all = try await call(client, .get, "/v1/scans", token: viewer)
                 #expect(try #require(all.json["items"] as? [[String: Any]]).compactMap { $0["id"] as? String } == ids.reversed())
                 #expect(all.json["next_cursor"] == nil)
                 var paged: [String] = []
@@ -153,7 +132,7 @@ private func tenant(_ name: String, in store: Store) async throws -> (owner: Str
                 }
 
                 // Usage: five scans today (the failed one too), what they read, what the tenant holds.
-                let usage = try await call(client, .get, "/v1/usage", token: acme.viewer)
+                let usage = try await call(client, .get, "/v1/usage", token: viewer)
                 #expect(usage.status == .ok)
                 let totals = try #require(usage.json["totals"] as? [String: Any])
                 #expect(totals["scans"] as? Int == 5 && totals["findings"] as? Int == 4)
@@ -172,15 +151,15 @@ private func tenant(_ name: String, in store: Store) async throws -> (owner: Str
                 #expect(try await call(client, .get, "/v1/usage?from=2024-01-01&to=2024-12-31", token: token).status == .ok, "366 days")
 
                 // A viewer reads but cannot scan; another tenant sees nothing of these.
-                let viewerScan = try await call(client, .post, "/v1/scans", token: acme.viewer, body: #"{"repository_id":"\#(repository)"}"#)
+                let viewerScan = try await call(client, .post, "/v1/scans", token: viewer, body: #"{"repository_id":"\#(repository)"}"#)
                 #expect(viewerScan.status == .forbidden)
-                #expect((try await call(client, .get, "/v1/scans", token: rival.owner).json["items"] as? [Any])?.isEmpty == true)
-                let rivalFiltered = try await call(client, .get, "/v1/scans?repository_id=\(repository)", token: rival.owner)
+                #expect((try await call(client, .get, "/v1/scans", token: rival.ownerToken).json["items"] as? [Any])?.isEmpty == true)
+                let rivalFiltered = try await call(client, .get, "/v1/scans?repository_id=\(repository)", token: rival.ownerToken)
                 #expect((rivalFiltered.json["items"] as? [Any])?.isEmpty == true)
-                #expect(try await call(client, .get, "/v1/scans/\(ids[0])", token: rival.owner).status == .notFound)
-                let rivalSubmit = try await call(client, .post, "/v1/scans", token: rival.owner, body: #"{"repository_id":"\#(repository)"}"#)
+                #expect(try await call(client, .get, "/v1/scans/\(ids[0])", token: rival.ownerToken).status == .notFound)
+                let rivalSubmit = try await call(client, .post, "/v1/scans", token: rival.ownerToken, body: #"{"repository_id":"\#(repository)"}"#)
                 #expect(rivalSubmit.status == .notFound)
-                let rivalUsage = try await call(client, .get, "/v1/usage", token: rival.owner)
+                let rivalUsage = try await call(client, .get, "/v1/usage", token: rival.ownerToken)
                 #expect((rivalUsage.json["totals"] as? [String: Any])?["scans"] as? Int == 0)
                 #expect((rivalUsage.json["current"] as? [String: Any])?["repositories"] as? Int == 0)
             }

@@ -8,9 +8,7 @@ import VegaModel
 @Suite struct AccessTests {
     @Test(arguments: TestDatabase.all)
     func passwordsAreCheckedWithinOneTenant(_ kind: TestDatabase) async throws {
-        try await kind.withFresh { database in
-            try await Migrator.migrate(database)
-            let store = Store(database: database)
+        try await kind.withStore { store in
             let acme = try await store.createTenant(name: "acme")
             let other = try await store.createTenant(name: "other")
             let user = try await store.createUser(email: "Ana@Example.com", name: "Ana", role: .owner, password: "correct horse", in: acme)
@@ -18,7 +16,7 @@ import VegaModel
             #expect(login == Principal(kind: .user, id: user.id, tenantID: acme.tenantID, role: .owner))
             #expect(try await store.verifyLogin(email: "ana@example.com", password: "correct horsE", in: acme) == nil)
             #expect(try await store.verifyLogin(email: "ana@example.com", password: "correct horse", in: other) == nil)
-            let stored = try await database.withConnection { db in
+            let stored = try await store.database.withConnection { db in
                 try await db.raw("SELECT password_hash FROM users").first()!.decode(column: "password_hash", as: String.self)
             }
             #expect(stored.hasPrefix("scrypt$") && !stored.contains("correct horse"))
@@ -27,9 +25,7 @@ import VegaModel
 
     @Test(arguments: TestDatabase.all)
     func apiKeysAreShownOnceStoredHashedAndStopWhenRevokedOrExpired(_ kind: TestDatabase) async throws {
-        try await kind.withFresh { database in
-            try await Migrator.migrate(database)
-            let store = Store(database: database)
+        try await kind.withStore { store in
             let acme = try await store.createTenant(name: "acme")
             let owner = try await store.createUser(email: "o@acme.test", name: "O", role: .owner, password: "pw-pw-pw-pw", in: acme)
             let ownerPrincipal = Principal(kind: .user, id: owner.id, tenantID: acme.tenantID, role: .owner)
@@ -41,13 +37,13 @@ import VegaModel
             #expect(principal == Principal(kind: .apiKey, id: issued.key.id, tenantID: acme.tenantID, role: .member))
 
             // Only a hash is kept: the token is in no column of any row.
-            let rows = try await database.withConnection { db in try await db.raw("SELECT * FROM api_keys").all() }
+            let rows = try await store.database.withConnection { db in try await db.raw("SELECT * FROM api_keys").all() }
             for row in rows {
                 for column in row.allColumns {
                     if let text = try? row.decode(column: column, as: String?.self) { #expect(!text.contains(issued.token)) }
                 }
             }
-            let used = try await database.withConnection { db in
+            let used = try await store.database.withConnection { db in
                 try await db.raw("SELECT last_used_at FROM api_keys").first()!.decode(column: "last_used_at", as: Int64?.self)
             }
             #expect(used == (t0 + 1).milliseconds)

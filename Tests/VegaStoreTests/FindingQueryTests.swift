@@ -8,18 +8,15 @@ import VegaModel
 @Suite struct FindingQueryTests {
     @Test(arguments: TestDatabase.all)
     func listsFilterAndPageWithoutRepeatsOrGaps(_ kind: TestDatabase) async throws {
-        try await kind.withFresh { database in
-            try await Migrator.migrate(database)
-            let store = Store(database: database)
+        try await kind.withStore { store in
             let scope = try await store.createTenant(name: "acme")
-            let project = try await store.createProject(name: "p", in: scope)
+            let project = try await store.createProject(name: "p", by: .tester(in: scope))
             let severities: [Severity] = [.critical, .high, .medium, .low, .info]
             var repositories: [String] = []
             for r in 0..<2 {
-                let repository = try await store.createRepository(projectID: project, url: "https://git.example.com/r\(r).git",
-                                                                  defaultBranch: "main", in: scope)
+                let repository = try await store.addRepository("https://git.example.com/r\(r).git", project: project, by: .tester(in: scope))
                 repositories.append(repository)
-                let scan = try await store.createScan(repositoryID: repository, ref: "main", engines: ["secrets"], in: scope)
+                let scan = try await store.createScan(repositoryID: repository, ref: "main", engines: ["secrets"], by: .tester(in: scope))
                 let findings = (0..<15).map { i in
                     Finding(ruleId: i % 2 == 0 ? "aws-access-token" : "generic-api-key", title: "Key \(i) in r\(r)",
                             severity: severities[i % 5], cwe: nil, message: "",
@@ -55,7 +52,12 @@ import VegaModel
             let wildcard = try await store.findings(matching: FindingFilter(text: "%"), in: scope)
             #expect(wildcard.items.isEmpty, "% is not a wildcard")
             let prefix = try await store.findings(matching: FindingFilter(text: "fil"), in: scope)
-            #expect(prefix.items.count == 30, "a word matches the words it begins")
+            #expect(prefix.items.count == 30, "the last word matches the words it begins")
+            let notLast = try await store.findings(matching: FindingFilter(text: "ke 1"), in: scope)
+            #expect(notLast.items.isEmpty, "the other words match whole words")
+            let paged = try await store.findings(matching: FindingFilter(text: "key"), limit: 4, in: scope)
+            let rest = try await store.findings(matching: FindingFilter(text: "key"), after: paged.nextCursor, limit: 100, in: scope)
+            #expect(paged.items.count == 4 && rest.items.count == 26 && rest.nextCursor == nil, "text results page like the rest")
             let inside = try await store.findings(matching: FindingFilter(text: "ile3"), in: scope)
             #expect(inside.items.isEmpty, "but not the middle of a word")
             let quoted = try await store.findings(matching: FindingFilter(text: "\"key\" OR * NEAR("), in: scope)

@@ -8,9 +8,7 @@ import VegaStoreTestSupport
 @Suite struct MemberTests {
     @Test(arguments: TestDatabase.all)
     func membersAreAddedWithinTheActorsRoleAndAudited(_ kind: TestDatabase) async throws {
-        try await kind.withFresh { database in
-            try await Migrator.migrate(database)
-            let store = Store(database: database)
+        try await kind.withStore { store in
             let acme = try await store.createTenant(name: "acme", now: Date(timeIntervalSince1970: 1_800_000_000))
             let owner = try await store.createUser(email: "o@acme.test", name: "O", role: .owner, password: "owner password 1", in: acme)
             let ownerPrincipal = Principal(kind: .user, id: owner.id, tenantID: acme.tenantID, role: .owner)
@@ -26,7 +24,7 @@ import VegaStoreTestSupport
             let generated = try #require(viewer.generatedPassword)
             #expect(generated.count >= 20)
             #expect(try await store.login(tenant: "acme", email: "v@acme.test", password: generated).user == viewer.user)
-            let hashes = try await database.withConnection { db in
+            let hashes = try await store.database.withConnection { db in
                 try await db.raw("SELECT password_hash FROM users").all().map { try $0.decode(column: "password_hash", as: String.self) }
             }
             #expect(hashes.allSatisfy { $0.hasPrefix("scrypt$") && !$0.contains(generated) && !$0.contains("ada's password!") })
@@ -61,9 +59,7 @@ import VegaStoreTestSupport
 
     @Test(arguments: TestDatabase.all)
     func rolesChangeWithinTheActorsRoleAndTheLastOwnerStays(_ kind: TestDatabase) async throws {
-        try await kind.withFresh { database in
-            try await Migrator.migrate(database)
-            let store = Store(database: database)
+        try await kind.withStore { store in
             let acme = try await store.createTenant(name: "acme")
             let other = try await store.createTenant(name: "other")
             let owner = try await store.createUser(email: "o@acme.test", name: "O", role: .owner, password: "owner password 1", in: acme)

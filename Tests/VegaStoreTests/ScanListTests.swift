@@ -11,22 +11,18 @@ private let t0 = Date(timeIntervalSince1970: 1_700_000_000)
 @Suite struct ScanListTests {
     @Test(arguments: TestDatabase.all)
     func listsFilterAndPageNewestFirstWithoutRepeatsOrGaps(_ kind: TestDatabase) async throws {
-        try await kind.withFresh { database in
-            try await Migrator.migrate(database)
-            let store = Store(database: database)
+        try await kind.withStore { store in
             let scope = try await store.createTenant(name: "acme")
-            let project = try await store.createProject(name: "p", in: scope)
+            let project = try await store.createProject(name: "p", by: .tester(in: scope))
             var repositories: [String] = []
             for r in 0..<2 {
-                repositories.append(try await store.createRepository(
-                    projectID: project, url: "https://git.example.com/r\(r).git", defaultBranch: "main", in: scope
-                ))
+                repositories.append(try await store.addRepository("https://git.example.com/r\(r).git", project: project, by: .tester(in: scope)))
             }
             // 24 scans; every other pair shares a queue time, so the id must break ties.
             var ids: [String] = []
             for i in 0..<24 {
                 ids.append(try await store.createScan(
-                    repositoryID: repositories[i % 2], ref: i % 3 == 0 ? "feature" : "main", engines: ["secrets"], in: scope,
+                    repositoryID: repositories[i % 2], ref: i % 3 == 0 ? "feature" : "main", engines: ["secrets"], by: .tester(in: scope),
                     now: t0.addingTimeInterval(Double(i / 2))
                 ))
             }
@@ -40,7 +36,7 @@ private let t0 = Date(timeIntervalSince1970: 1_700_000_000)
                 seen += page.items
                 cursor = page.nextCursor
                 // Scans queued between pages, newer than every listed one, do not shift later pages.
-                _ = try await store.createScan(repositoryID: repositories[0], ref: "main", engines: [], in: scope,
+                _ = try await store.createScan(repositoryID: repositories[0], ref: "main", engines: [], by: .tester(in: scope),
                                                now: t0.addingTimeInterval(1_000 + Double(inserted)))
                 inserted += 1
             } while cursor != nil
@@ -80,13 +76,11 @@ private let t0 = Date(timeIntervalSince1970: 1_700_000_000)
 
     @Test(arguments: TestDatabase.all)
     func aScanShowsItsCommitProgressCompletenessAndDurations(_ kind: TestDatabase) async throws {
-        try await kind.withFresh { database in
-            try await Migrator.migrate(database)
-            let store = Store(database: database)
+        try await kind.withStore { store in
             let scope = try await store.createTenant(name: "acme")
-            let project = try await store.createProject(name: "p", in: scope)
-            let repository = try await store.createRepository(projectID: project, url: "https://git.example.com/r.git", defaultBranch: "main", in: scope)
-            let id = try await store.createScan(repositoryID: repository, ref: "v1.0", engines: ["secrets"], in: scope, now: t0)
+            let project = try await store.createProject(name: "p", by: .tester(in: scope))
+            let repository = try await store.addRepository("https://git.example.com/r.git", project: project, by: .tester(in: scope))
+            let id = try await store.createScan(repositoryID: repository, ref: "v1.0", engines: ["secrets"], by: .tester(in: scope), now: t0)
             let queued = try #require(try await store.scan(id: id, in: scope))
             #expect(queued.state == .queued && queued.progress == nil && queued.commit == nil && queued.queueSeconds == nil)
 

@@ -10,9 +10,7 @@ import VegaStoreTestSupport
 
     @Test(arguments: TestDatabase.all)
     func aSessionSignsInUntilItsAbsoluteOrIdleLimit(_ kind: TestDatabase) async throws {
-        try await kind.withFresh { database in
-            try await Migrator.migrate(database)
-            let store = Store(database: database)
+        try await kind.withStore { store in
             let acme = try await store.createTenant(name: "acme")
             let ana = try await store.createUser(email: "ana@acme.test", name: "Ana", role: .admin, password: "correct horse battery", in: acme)
             let t0 = Self.t0
@@ -26,7 +24,7 @@ import VegaStoreTestSupport
             #expect(found.tenantID == acme.tenantID && found.token != session.token)
 
             // Only the token's SHA-256 is kept: the token is in no column of any session row.
-            let rows = try await database.withConnection { db in try await db.raw("SELECT * FROM sessions").all() }
+            let rows = try await store.database.withConnection { db in try await db.raw("SELECT * FROM sessions").all() }
             #expect(rows.count == 2)
             for row in rows {
                 for column in row.allColumns {
@@ -65,9 +63,7 @@ import VegaStoreTestSupport
 
     @Test(arguments: TestDatabase.all)
     func everyWrongCredentialIsTheSameErrorAndFailuresAreAudited(_ kind: TestDatabase) async throws {
-        try await kind.withFresh { database in
-            try await Migrator.migrate(database)
-            let store = Store(database: database)
+        try await kind.withStore { store in
             let acme = try await store.createTenant(name: "acme")
             let other = try await store.createTenant(name: "other")
             let ana = try await store.createUser(email: "ana@acme.test", name: "Ana", role: .member, password: "correct horse battery", in: acme)
@@ -108,9 +104,7 @@ import VegaStoreTestSupport
 
     @Test(arguments: TestDatabase.all)
     func logoutEndsTheSessionAndRoleChangesApplyAtOnce(_ kind: TestDatabase) async throws {
-        try await kind.withFresh { database in
-            try await Migrator.migrate(database)
-            let store = Store(database: database)
+        try await kind.withStore { store in
             let acme = try await store.createTenant(name: "acme")
             let owner = try await store.createUser(email: "o@acme.test", name: "O", role: .owner, password: "owner password 1", in: acme)
             let ownerPrincipal = Principal(kind: .user, id: owner.id, tenantID: acme.tenantID, role: .owner)
@@ -136,7 +130,7 @@ import VegaStoreTestSupport
             #expect(try await store.authenticate(sessionToken: first.token, now: t0 + 8)?.principal.role == .viewer)
             try await store.removeMember(id: added.user.id, by: ownerPrincipal, now: t0 + 9)
             #expect(try await store.authenticate(sessionToken: first.token, now: t0 + 10) == nil)
-            let left = try await database.withConnection { db in try await db.raw("SELECT COUNT(*) AS n FROM sessions").first() }
+            let left = try await store.database.withConnection { db in try await db.raw("SELECT COUNT(*) AS n FROM sessions").first() }
             #expect(try left?.decode(column: "n", as: Int.self) == 0)
 
             let events = try await store.auditEvents(in: acme)

@@ -26,14 +26,14 @@ private struct Fixture {
         try await Migrator.migrate(database)
         store = Store(database: database)
         scope = try await store.createTenant(name: tenant, now: t0)
-        let project = try await store.createProject(name: "payments", in: scope, now: t0)
-        repository = try await store.createRepository(
-            projectID: project, url: "https://git.example.com/\(tenant)/payments.git", defaultBranch: "main", in: scope, now: t0
+        let project = try await store.createProject(name: "payments", by: .tester(in: scope), now: t0)
+        repository = try await store.addRepository(
+            "https://git.example.com/\(tenant)/payments.git", project: project, by: .tester(in: scope), now: t0
         )
     }
 
     func scan(_ findings: [Finding], at: Date, _ completeness: ScanObservation.Completeness = .complete) async throws -> ScanObservation {
-        let id = try await store.createScan(repositoryID: repository, ref: "main", engines: ["secrets"], in: scope, now: at)
+        let id = try await store.createScan(repositoryID: repository, ref: "main", engines: ["secrets"], by: .tester(in: scope), now: at)
         return ScanObservation(scanID: id, branch: "main", completeness: completeness, engines: ["secrets"], at: at, findings: findings)
     }
 
@@ -107,7 +107,7 @@ private struct Fixture {
 
             #expect(try await store.findings(repositoryID: alice.repository, in: bob.scope).isEmpty)
             await #expect(throws: Store.NotFound.self) {
-                try await store.createScan(repositoryID: alice.repository, ref: "main", engines: ["secrets"], in: bob.scope)
+                try await store.createScan(repositoryID: alice.repository, ref: "main", engines: ["secrets"], by: .tester(in: bob.scope))
             }
             await #expect(throws: Store.NotFound.self) {
                 try await store.record(scan, repositoryID: alice.repository, in: bob.scope)
@@ -126,14 +126,16 @@ private struct Fixture {
     func concurrentScansOfManyRepositoriesAllLand(_ kind: TestDatabase) async throws {
         try await kind.withFresh { database in
             let fixture = try await Fixture(database)
-            let project = try await fixture.store.createProject(name: "many", in: fixture.scope)
+            let project = try await fixture.store.createProject(name: "many", by: .tester(in: fixture.scope))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<12 {
                     group.addTask {
-                        let repository = try await fixture.store.createRepository(
-                            projectID: project, url: "https://git.example.com/r\(index).git", defaultBranch: "main", in: fixture.scope
+                        let repository = try await fixture.store.addRepository(
+                            "https://git.example.com/r\(index).git", project: project, by: .tester(in: fixture.scope)
                         )
-                        let id = try await fixture.store.createScan(repositoryID: repository, ref: "main", engines: ["secrets"], in: fixture.scope)
+                        let id = try await fixture.store.createScan(
+                            repositoryID: repository, ref: "main", engines: ["secrets"], by: .tester(in: fixture.scope)
+                        )
                         let observation = ScanObservation(scanID: id, branch: "main", completeness: .complete, engines: ["secrets"], at: t0,
                                                           findings: [finding("x\(index)"), finding("y\(index)")])
                         try await fixture.store.record(observation, repositoryID: repository, in: fixture.scope)
@@ -147,7 +149,10 @@ private struct Fixture {
             #expect(total == 24)
             // Every writer appended to one tenant's chain: no gap, no fork.
             let audit = try await fixture.store.verifyAudit(in: fixture.scope)
-            #expect(audit.events == 24 && audit.isIntact)
+            let events = try await fixture.store.auditEvents(in: fixture.scope)
+            #expect(audit.isIntact && audit.events == events.count)
+            #expect(events.filter { $0.action == "finding.state_changed" }.count == 24)
+            #expect(events.filter { $0.action == "scan.submitted" }.count == 12)
         }
     }
 
@@ -164,20 +169,24 @@ private struct Fixture {
             try await store.record(try await fixture.scan([finding("a")], at: t0 + 20), repositoryID: fixture.repository, in: fixture.scope)
 
             let events = try await store.auditEvents(in: fixture.scope)
-            #expect(events.map(\.sequence) == [1, 2, 3, 4])
-            #expect(events.map(\.actor) == ["system", "system", "usr_7", "system"])
-            #expect(events[2].subject == "finding:\(fixture.repository)/fp-a")
-            #expect(events[2].before == #"{"state":"open"}"#)
-            #expect(events[3].after?.contains(#""state":"fixed""#) == true)
-            #expect(try await store.verifyAudit(in: fixture.scope) == AuditVerification(events: 4, firstBroken: nil))
+            #expect(events.map(\.sequence) == Array(1...8))
+            // The fixture's project and repository, then each scan's submission before its changes.
+            #expect(events.map(\.action) == ["project.created", "repository.created", "scan.submitted"]
+                + Array(repeating: "finding.state_changed", count: 3) + ["scan.submitted", "finding.state_changed"])
+            let changes = events.filter { $0.action == "finding.state_changed" }
+            #expect(changes.map(\.actor) == ["system", "system", "usr_7", "system"])
+            #expect(changes[2].subject == "finding:\(fixture.repository)/fp-a")
+            #expect(changes[2].before == #"{"state":"open"}"#)
+            #expect(changes[3].after?.contains(#""state":"fixed""#) == true)
+            #expect(try await store.verifyAudit(in: fixture.scope) == AuditVerification(events: 8, firstBroken: nil))
 
-            // Someone with database access rewrites who did it: the chain breaks there.
+            // Someone with database access rewrites who did it (the dismissal, 6th): the chain breaks there.
             try await database.withConnection { db in
-                try await db.raw("UPDATE events SET actor = 'usr_mallory' WHERE sequence = 3").run()
+                try await db.raw("UPDATE events SET actor = 'usr_mallory' WHERE sequence = 6").run()
             }
-            #expect(try await store.verifyAudit(in: fixture.scope).firstBroken == 3)
+            #expect(try await store.verifyAudit(in: fixture.scope).firstBroken == 6)
             try await database.withConnection { db in
-                try await db.raw("UPDATE events SET actor = 'usr_7' WHERE sequence = 3").run()
+                try await db.raw("UPDATE events SET actor = 'usr_7' WHERE sequence = 6").run()
                 try await db.raw("DELETE FROM events WHERE sequence = 2").run()
             }
             #expect(try await store.verifyAudit(in: fixture.scope).firstBroken == 2, "a removed event shows too")
@@ -188,16 +197,14 @@ private struct Fixture {
 @Suite struct ScanQueueTests {
     @Test(arguments: TestDatabase.all)
     func claimsOldestFirstOnceAndCancelsOnlyQueuedScans(_ kind: TestDatabase) async throws {
-        try await kind.withFresh { database in
-            try await Migrator.migrate(database)
-            let store = Store(database: database)
+        try await kind.withStore { store in
             let scope = try await store.createTenant(name: "acme")
-            let project = try await store.createProject(name: "p", in: scope)
-            let repository = try await store.createRepository(projectID: project, url: "https://git.example.com/r.git", defaultBranch: "main", in: scope)
+            let project = try await store.createProject(name: "p", by: .tester(in: scope))
+            let repository = try await store.addRepository("https://git.example.com/r.git", project: project, by: .tester(in: scope))
             let t0 = Date(timeIntervalSince1970: 1_800_000_000)
-            let first = try await store.createScan(repositoryID: repository, ref: "main", engines: [], in: scope, now: t0)
-            let second = try await store.createScan(repositoryID: repository, ref: "main", engines: ["secrets"], in: scope, now: t0 + 1)
-            let third = try await store.createScan(repositoryID: repository, ref: "main", engines: [], in: scope, now: t0 + 2)
+            let first = try await store.createScan(repositoryID: repository, ref: "main", engines: [], by: .tester(in: scope), now: t0)
+            let second = try await store.createScan(repositoryID: repository, ref: "main", engines: ["secrets"], by: .tester(in: scope), now: t0 + 1)
+            let third = try await store.createScan(repositoryID: repository, ref: "main", engines: [], by: .tester(in: scope), now: t0 + 2)
             let actor = Principal(kind: .user, id: "usr_1", tenantID: scope.tenantID, role: .member)
 
             let cancelled = try await store.cancelScan(id: third, by: actor)
@@ -212,7 +219,9 @@ private struct Fixture {
             await #expect(throws: Store.ScanNotCancellable.self) { try await store.cancelScan(id: first, by: actor) }
             try await store.finishScan(id: first, state: .succeeded, in: scope)
             #expect(try await store.scan(id: first, in: scope)?.state == .succeeded)
-            #expect(try await store.auditEvents(in: scope).map(\.action) == ["scan.cancelled"])
+            // Three submissions and the one cancellation that happened; the refused one left none.
+            #expect(try await store.auditEvents(in: scope).map(\.action).filter { $0.hasPrefix("scan.") }
+                == ["scan.submitted", "scan.submitted", "scan.submitted", "scan.cancelled"])
         }
     }
 }

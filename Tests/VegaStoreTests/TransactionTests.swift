@@ -8,12 +8,10 @@ import VegaStoreTestSupport
     /// back, and the connection takes the next write.
     @Test(arguments: TestDatabase.all)
     func aCancelledTransactionRollsBackAndLeavesTheWriterUsable(_ kind: TestDatabase) async throws {
-        try await kind.withFresh { database in
-            try await Migrator.migrate(database)
-            let store = Store(database: database)
+        try await kind.withStore { store in
             let started = AsyncStream<Void>.makeStream()
             let writer = Task {
-                try await database.transaction { db in
+                try await store.database.transaction { db in
                     try await db.raw("INSERT INTO tenants (id, name, created_at) VALUES ('ten_gone', 'gone', 0)").run()
                     started.continuation.yield()
                     try await Task.sleep(for: .seconds(30))

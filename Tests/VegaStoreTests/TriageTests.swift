@@ -17,13 +17,13 @@ private struct Triaged {
         try await Migrator.migrate(database)
         let store = Store(database: database)
         let scope = try await store.createTenant(name: tenant, now: t0)
-        let project = try await store.createProject(name: "payments", in: scope, now: t0)
+        let project = try await store.createProject(name: "payments", by: .tester(in: scope), now: t0)
         var repositories: [String] = []
         for name in ["api", "web"] {
-            let repository = try await store.createRepository(
-                projectID: project, url: "https://git.example.com/\(tenant)/\(name).git", defaultBranch: "main", in: scope, now: t0
+            let repository = try await store.addRepository(
+                "https://git.example.com/\(tenant)/\(name).git", project: project, by: .tester(in: scope), now: t0
             )
-            let scan = try await store.createScan(repositoryID: repository, ref: "main", engines: ["secrets"], in: scope, now: t0)
+            let scan = try await store.createScan(repositoryID: repository, ref: "main", engines: ["secrets"], by: .tester(in: scope), now: t0)
             let findings = ["a", "b"].map { id in
                 Finding(ruleId: "rule-\(id)", title: id, severity: .high, cwe: nil, message: id,
                         location: Location(path: "\(id).py", startLine: 1, startColumn: 1, endLine: 1, endColumn: 5),

@@ -11,18 +11,16 @@ private let t0 = Date(timeIntervalSince1970: 1_700_000_000)
 @Suite struct UsageTests {
     @Test(arguments: TestDatabase.all)
     func finishedScansAddUpPerTenantAndDay(_ kind: TestDatabase) async throws {
-        try await kind.withFresh { database in
-            try await Migrator.migrate(database)
-            let store = Store(database: database)
+        try await kind.withStore { store in
             let acme = try await store.createTenant(name: "acme")
             let other = try await store.createTenant(name: "other")
-            let project = try await store.createProject(name: "p", in: acme)
-            let repository = try await store.createRepository(projectID: project, url: "https://git.example.com/r.git", defaultBranch: "main", in: acme)
-            _ = try await store.createRepository(projectID: project, url: "https://git.example.com/s.git", defaultBranch: "main", in: acme)
+            let project = try await store.createProject(name: "p", by: .tester(in: acme))
+            let repository = try await store.addRepository("https://git.example.com/r.git", project: project, by: .tester(in: acme))
+            _ = try await store.addRepository("https://git.example.com/s.git", project: project, by: .tester(in: acme))
 
             /// Queues, claims and finishes one scan at `at`.
             func run(_ state: ScanRecord.State, files: Int, bytes: Int, findings: Int, at: Date) async throws -> String {
-                let id = try await store.createScan(repositoryID: repository, ref: "main", engines: [], in: acme, now: at)
+                let id = try await store.createScan(repositoryID: repository, ref: "main", engines: [], by: .tester(in: acme), now: at)
                 #expect(try await store.claimNextScan(now: at)?.scanID == id)
                 try await store.finishScan(id: id, state: state, usage: ScanUsage(files: files, bytes: bytes, findings: findings), now: at, in: acme)
                 return id
