@@ -1,8 +1,6 @@
 import ArgumentParser
+import AsyncHTTPClient
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 import VegaLifecycle
 import VegaModel
@@ -112,17 +110,36 @@ extension BenchCommand {
 
             let filters = [
                 "limit=100", "severity=critical", "state=open&severity=high,critical", "repository_id=\(repositories[3])",
-                "rule_id=github-pat&limit=50", "engine=deps", "q=module42", "severity=medium&repository_id=\(repositories[7])",
+                "rule_id=github-pat&limit=50", "engine=deps", "q=module42", "q=file12*", "severity=medium&repository_id=\(repositories[7])",
             ]
-            let session = URLSession(configuration: .ephemeral)
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            do {
+                let timings = try await time(filters, port: port, token: token, client: client)
+                try await client.shutdown()
+                let shown = filters.map {
+                    $0.replacingOccurrences(of: repositories[3], with: "R3").replacingOccurrences(of: repositories[7], with: "R7")
+                }
+                return timings.merging([
+                    "database": database.kind.rawValue, "findings": findings, "load_seconds": loadSeconds,
+                    "filters": zip(shown, timings["filters"] as? [[String: Any]] ?? []).map { $1.merging(["filter": $0]) { $1 } },
+                ]) { $1 }
+            } catch {
+                try? await client.shutdown()
+                throw error
+            }
+        }
+
+        /// Times `requests` requests round the filters, after a warm-up; overall and per filter.
+        private func time(_ filters: [String], port: Int, token: String, client: HTTPClient) async throws -> [String: Any] {
             func get(_ query: String) async throws -> Double {
-                var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/findings?\(query)")!)
-                request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+                var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/findings?\(query)")
+                request.headers.add(name: "Authorization", value: "Bearer \(token)")
                 let start = ContinuousClock.now
-                let (_, response) = try await session.data(for: request)
+                let response = try await client.execute(request, timeout: .seconds(30))
+                _ = try await response.body.collect(upTo: 64 << 20)
                 let elapsed = (ContinuousClock.now - start).seconds * 1000
-                guard (response as? HTTPURLResponse)?.statusCode == 200 else {
-                    throw ValidationError("GET /v1/findings?\(query) answered \((response as? HTTPURLResponse)?.statusCode ?? 0)")
+                guard response.status == .ok else {
+                    throw ValidationError("GET /v1/findings?\(query) answered \(response.status.code)")
                 }
                 return elapsed
             }
@@ -146,14 +163,12 @@ extension BenchCommand {
                 return sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
             }
             // Per filter too: one slow filter hides in the overall p50 but sets the p99.
-            let perFilter: [[String: Any]] = zip(filters, byFilter).map { filter, values in
-                let shown = filter.replacingOccurrences(of: repositories[3], with: "R3").replacingOccurrences(of: repositories[7], with: "R7")
-                return ["filter": shown, "p50_ms": percentile(0.50, of: values), "p99_ms": percentile(0.99, of: values)]
+            let perFilter: [[String: Any]] = byFilter.map { values in
+                ["p50_ms": percentile(0.50, of: values), "p99_ms": percentile(0.99, of: values)]
             }
             return [
-                "database": database.kind.rawValue, "findings": findings, "requests": requests, "load_seconds": loadSeconds,
-                "p50_ms": percentile(0.50, of: times), "p99_ms": percentile(0.99, of: times), "max_ms": times.max() ?? 0,
-                "filters": perFilter,
+                "requests": requests, "p50_ms": percentile(0.50, of: times), "p99_ms": percentile(0.99, of: times),
+                "max_ms": times.max() ?? 0, "filters": perFilter,
             ]
         }
     }

@@ -10,9 +10,9 @@ public struct FindingFilter: Sendable, Hashable {
     public var severities: [Severity]?
     public var ruleID: String?
     public var engine: String?
-    /// Words matched against the title and the path: every word must be a word there, and
-    /// the last may also begin one, as people type (`module42` finds `src/module42/x.py`,
-    /// `aws acc` finds "AWS access key"; case and punctuation do not matter).
+    /// Words matched against the title and the path: every word must be a word there
+    /// (`module42` finds `src/module42/x.py`); a `*` at the end makes the last word a prefix
+    /// (`aws acc*` finds "AWS access key"). Case and punctuation do not matter.
     public var text: String?
 
     public init(
@@ -69,7 +69,7 @@ extension Store {
         // The sort takes only the keys; the bodies of the one page are read after it.
         var sortMatchesFirst = false
         if let text = filter.text {
-            let words = Self.searchWords(text)
+            let (words, prefix) = Self.searchWords(text)
             if words.isEmpty {
                 // Punctuation alone names no word, so nothing matches it (it is never a wildcard).
                 condition += " AND 1 = 0"
@@ -77,10 +77,10 @@ extension Store {
                 switch database.kind {
                 case .sqlite:
                     // Quoted terms: FTS5 syntax in the text is only ever text.
-                    let query = words.map { "\"\($0)\"" }.joined(separator: " ") + "*"
+                    let query = words.map { "\"\($0)\"" }.joined(separator: " ") + (prefix ? "*" : "")
                     condition += " AND rowid IN (SELECT rowid FROM findings_search WHERE findings_search MATCH \(bind: query))"
                 case .postgres:
-                    let query = words.joined(separator: " & ") + ":*"
+                    let query = words.joined(separator: " & ") + (prefix ? ":*" : "")
                     condition += " AND search @@ to_tsquery('simple', \(bind: query))"
                 }
                 sortMatchesFirst = true
@@ -128,9 +128,12 @@ extension Store {
     }
 
     /// The words of a search: letters and digits, lowercased, split at everything else —
-    /// as both databases' word indexes split the text they hold.
-    static func searchWords(_ text: String) -> [String] {
-        text.lowercased().split { !($0.isLetter || $0.isNumber) }.prefix(16).map(String.init)
+    /// as both databases' word indexes split the text they hold — and whether the last is a
+    /// prefix (the text ends with `*`). Prefixes are asked for, not assumed: a short one
+    /// matches a large part of a tenant.
+    static func searchWords(_ text: String) -> (words: [String], prefix: Bool) {
+        let words = text.lowercased().split { !($0.isLetter || $0.isNumber) }.prefix(16).map(String.init)
+        return (words, text.trimmingCharacters(in: .whitespaces).hasSuffix("*"))
     }
 
     /// A cursor that this store did not hand out.
