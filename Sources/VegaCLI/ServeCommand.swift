@@ -56,6 +56,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("allow-file-repositories"), help: "Let admins register file:// repositories, which read this machine's disk.")
     var allowFileRepositories = false
 
+    @Flag(name: .customLong("insecure-cookies"), help: "Send the sign-in cookie without Secure, for browsers reaching this server over plain HTTP on another host (never across an untrusted network).")
+    var insecureCookies = false
+
     @Option(name: .customLong("metrics-token"), help: "Serve /metrics (every tenant's counts) only with `Authorization: Bearer <token>` (default: $VEGA_METRICS_TOKEN; unset: no token, restrict by network).")
     var metricsToken: String?
 
@@ -114,7 +117,8 @@ struct ServeCommand: AsyncParsableCommand {
                 store: store,
                 configuration: .init(
                     host: host, port: port, dataDirectory: dataDirectory, allowFileRepositories: allowFileRepositories,
-                    metricsToken: metricsToken ?? ProcessInfo.processInfo.environment["VEGA_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+                    metricsToken: metricsToken ?? ProcessInfo.processInfo.environment["VEGA_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 },
+                    secureCookies: !insecureCookies
                 ),
                 services: [worker], logger: logger
             )

@@ -10,7 +10,8 @@ import VegaStore
 import VegaTestSupport
 
 /// `vega serve` as an operator starts it: embedded SQLite in a data folder, the first
-/// start's one-time credentials, a working API, and a clean stop on SIGTERM.
+/// start's one-time credentials (the login signs in, here over plain HTTP with
+/// `--insecure-cookies`), a working API, and a clean stop on SIGTERM.
 @Suite struct ServeCommandTests {
     @Test func firstStartPrintsAKeyThatWorksAndSIGTERMStopsCleanly() async throws {
         let data = try TestRepo(git: false)
@@ -18,7 +19,7 @@ import VegaTestSupport
         let port = Int.random(in: 20_000...60_000)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try vegaPath())
-        process.arguments = ["serve", "--data-dir", data.path, "--port", String(port)]
+        process.arguments = ["serve", "--data-dir", data.path, "--port", String(port), "--insecure-cookies"]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
@@ -56,6 +57,18 @@ import VegaTestSupport
         let answer = try #require(body)
         let me = try #require(try JSONSerialization.jsonObject(with: answer) as? [String: Any])
         #expect(me["role"] as? String == "owner")
+
+        func printed(_ label: String) throws -> String {
+            try #require(text.split(separator: "\n").first { $0.contains(label) }?.split(separator: " ").last.map(String.init))
+        }
+        var login = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/auth/login")!)
+        login.httpMethod = "POST"
+        login.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        login.httpBody = try JSONSerialization.data(withJSONObject: ["email": try printed("login:"), "password": try printed("password:")])
+        let (_, signedIn) = try await URLSession.shared.data(for: login)
+        let cookie = try #require((signedIn as? HTTPURLResponse)?.value(forHTTPHeaderField: "Set-Cookie"))
+        #expect(cookie.hasPrefix("vega_session=") && cookie.contains("HttpOnly"))
+        #expect(!cookie.contains("Secure"), "--insecure-cookies drops Secure")
 
         process.terminate()
         process.waitUntilExit()
