@@ -13,10 +13,7 @@ public enum Fingerprint {
             hasher.update(data: Array(part.utf8))
             hasher.update(data: [0])
         }
-        return hasher.finalize().map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        return hasher.finalize().hexString
     }
 
     /// Turns detections into findings. Detections with the same rule, path and content

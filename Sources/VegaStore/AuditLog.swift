@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import SQLKit
+import VegaModel
 
 /// One entry of a tenant's append-only audit log.
 public struct AuditEvent: Codable, Sendable, Hashable {
@@ -111,7 +112,7 @@ enum AuditLog {
             let bytes = Array(field.utf8)
             hasher.update(data: Array(String(bytes.count).utf8) + [0x3A] + bytes)
         }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return hasher.finalize().hexString
     }
 }
 

@@ -49,7 +49,7 @@ enum Secrets {
     static func sha256(_ text: String) -> String { sha256(bytes: Data(text.utf8)) }
 
     static func sha256(bytes: Data) -> String {
-        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: bytes).hexString
     }
 
     // scrypt N=2^14, r=8, p=1: about 16 MiB and tens of milliseconds per login.

@@ -75,3 +75,10 @@ private func detection(_ path: String, line: Int, identity: String, ruleID: Stri
         }
     }
 }
+
+@Suite struct HexTests {
+    @Test func bytesBecomeTwoLowercaseDigitsEach() {
+        #expect([UInt8]([0x00, 0x0f, 0xa0, 0xff]).hexString == "000fa0ff")
+        #expect([UInt8]().hexString == "")
+    }
+}
