@@ -33,7 +33,9 @@ let package = Package(
             name: "VegaModel",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
-        .target(name: "VegaWorkspace", dependencies: ["VegaModel"]),
+        // zlib (zlib1g-dev, which ZIPFoundation needs too): archives are inflated byte-counted, see ArchiveInflate.swift.
+        .systemLibrary(name: "CZlibInflate", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "VegaWorkspace", dependencies: ["VegaModel", "CZlibInflate"]),
         .target(
             name: "VegaSecrets",
             dependencies: ["VegaModel", "VegaWorkspace", "CPCRE2", .product(name: "Yams", package: "Yams")],
@@ -72,11 +74,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Where scans' reports and logs are kept: a folder, or an S3-compatible bucket (SigV4 over AsyncHTTPClient).
+        .target(
+            name: "VegaArtifacts",
+            dependencies: [
+                "VegaModel", "VegaWorkspace",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         // The HTTP API (/v1): routes, auth, problem+json, the OpenAPI document.
         .target(
             name: "VegaServer",
             dependencies: [
-                "VegaModel", "VegaLifecycle", "VegaStore", "VegaWorkspace", "VegaReports",
+                "VegaModel", "VegaLifecycle", "VegaStore", "VegaWorkspace", "VegaReports", "VegaArtifacts",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -89,7 +100,7 @@ let package = Package(
         .target(
             name: "VegaWorker",
             dependencies: [
-                "VegaModel", "VegaLifecycle", "VegaStore", "VegaScanner", "VegaReports",
+                "VegaModel", "VegaLifecycle", "VegaStore", "VegaScanner", "VegaReports", "VegaArtifacts",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -102,7 +113,7 @@ let package = Package(
             name: "VegaCLI",
             dependencies: [
                 "VegaModel", "VegaWorkspace", "VegaSecrets", "VegaReports", "VegaScanner", "VegaAdvisories", "VegaLockfiles",
-                "VegaStore", "VegaServer", "VegaWorker",
+                "VegaStore", "VegaServer", "VegaWorker", "VegaArtifacts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 // The benchmarks' HTTP client (URLSession on Linux costs more per request than the server).
@@ -114,7 +125,11 @@ let package = Package(
         // Temp repositories, planted secrets and process helpers shared by the test targets.
         .target(name: "VegaTestSupport", path: "Tests/VegaTestSupport"),
         .testTarget(name: "VegaModelTests", dependencies: ["VegaModel"]),
-        .testTarget(name: "VegaWorkspaceTests", dependencies: ["VegaWorkspace", "VegaTestSupport"]),
+        .testTarget(
+            name: "VegaWorkspaceTests",
+            // ZIPFoundation writes the test zips, hostile names and links included.
+            dependencies: ["VegaWorkspace", "VegaTestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
+        ),
         .testTarget(name: "VegaSecretsTests", dependencies: ["VegaSecrets", "VegaWorkspace"]),
         .testTarget(name: "VegaReportsTests", dependencies: ["VegaReports", "VegaTestSupport"]),
         .testTarget(name: "VegaVersionsTests", dependencies: ["VegaVersions"]),
@@ -136,10 +151,18 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
+        // The artifact stores: SigV4 against AWS's published vectors, the folder, and a real S3-compatible server (scripts/s3).
+        .testTarget(
+            name: "VegaArtifactsTests",
+            dependencies: [
+                "VegaArtifacts", "VegaServer", "VegaStore", "VegaWorker", "VegaCLI", "VegaStoreTestSupport", "VegaTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(name: "VegaScannerTests", dependencies: ["VegaScanner", "VegaReports", "VegaTestSupport"]),
         .testTarget(
             name: "VegaCLITests",
-            dependencies: ["vega", "VegaTestSupport", "VegaStore", .product(name: "SQLKit", package: "sql-kit"), .product(name: "Logging", package: "swift-log")]
+            dependencies: ["vega", "VegaTestSupport", "VegaStore", "VegaStoreTestSupport", .product(name: "SQLKit", package: "sql-kit"), .product(name: "Logging", package: "swift-log")]
         ),
     ]
 )

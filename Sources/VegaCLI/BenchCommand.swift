@@ -7,7 +7,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Vega on real code.",
-        subcommands: [Scan.self, Deps.self, API.self]
+        subcommands: [Scan.self, Deps.self, API.self, Queue.self]
     )
 
     struct Scan: AsyncParsableCommand {

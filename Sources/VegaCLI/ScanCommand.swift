@@ -13,14 +13,17 @@ extension FailThreshold: ExpressibleByArgument {}
 struct ScanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scan",
-        abstract: "Scan a directory or a git repository URL.",
+        abstract: "Scan a directory, an archive (tar, tar.gz, zip) or a git repository URL.",
         discussion: """
         Exit status: 0 when no finding is at or above --fail-on, 1 when one is, 2 on a usage or runtime error.
         A git URL (https://, ssh://, git@host:path, file://) is cloned shallow into a temporary folder and removed afterwards.
+        An archive (told by its content, not its name) is extracted into a temporary folder, removed afterwards; \
+        absolute or '..' paths, links leaving the archive and device entries are refused, as are more than \
+        20,000 entries, more than 1 GiB uncompressed and a compression ratio above 100.
         """
     )
 
-    @Argument(help: "A directory, or a git URL (https, ssh, file).")
+    @Argument(help: "A directory, an archive (tar, tar.gz, zip), or a git URL (https, ssh, file).")
     var source: String = "."
 
     @Option(help: "Output format: table (default on a terminal), json (default otherwise) or sarif.")

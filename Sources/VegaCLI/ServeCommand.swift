@@ -47,6 +47,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
 
+    @OptionGroup var artifacts: ArtifactOptions
+
     @Option(help: "Address to listen on.")
     var host = "127.0.0.1"
 
@@ -68,6 +70,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
+    @Flag(name: .customLong("no-worker"), help: "Serve the API only and run no scans here: an API node beside `vega worker` processes on the same database.")
+    var noWorker = false
+
     enum LogFormat: String, ExpressibleByArgument, CaseIterable {
         case json, text
     }
@@ -78,8 +83,12 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// Once per process, before the first logger is made: every later `Logger` writes this way.
     func bootstrapLogging() {
-        let format = logFormat ?? (Terminal.stderrIsTTY ? .text : .json)
-        let level = logLevel
+        Self.bootstrapLogging(format: logFormat, level: logLevel)
+    }
+
+    /// As `vega serve` logs, for every command that runs as a service (`vega worker` too).
+    static func bootstrapLogging(format: LogFormat?, level: Logger.Level) {
+        let format = format ?? (Terminal.stderrIsTTY ? .text : .json)
         LoggingSystem.bootstrap { label in
             var handler: any LogHandler = switch format {
             case .json: JSONLogHandler(label: label)
@@ -110,17 +119,19 @@ struct ServeCommand: AsyncParsableCommand {
 
                 """.utf8))
             }
-            // Scans submitted over the API run in this process.
+            // Scans submitted over the API run in this process, unless --no-worker leaves them to `vega worker`s.
             let dataDirectory = DataDirectory.resolve(database.dataDirectory)
-            let worker = ScanWorker(store: store, dataDirectory: dataDirectory, logger: logger)
+            let artifactStore = try artifacts.makeStore(dataDirectory: dataDirectory)
+            logger.info("artifact store", metadata: ["artifacts": "\(artifactStore)"])
+            let worker = ScanWorker(store: store, dataDirectory: dataDirectory, artifacts: artifactStore, logger: logger)
             let app = VegaServer.buildApplication(
                 store: store,
                 configuration: .init(
-                    host: host, port: port, dataDirectory: dataDirectory, allowFileRepositories: allowFileRepositories,
+                    host: host, port: port, dataDirectory: dataDirectory, artifacts: artifactStore, allowFileRepositories: allowFileRepositories,
                     metricsToken: metricsToken ?? ProcessInfo.processInfo.environment["VEGA_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 },
                     secureCookies: !insecureCookies
                 ),
-                services: [worker], logger: logger
+                services: noWorker ? [] : [worker], logger: logger
             )
             try await app.runService()
         } catch {

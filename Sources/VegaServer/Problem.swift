@@ -64,6 +64,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         case let error as Store.InvalidCursor: return APIError(.badRequest, "invalid_cursor", error.description)
         case let error as Store.AlreadyExists: return APIError(.conflict, "already_exists", error.description)
         case let error as Store.ScanNotCancellable: return APIError(.conflict, "not_cancellable", error.description)
+        case let error as Store.ScanNotRetryable: return APIError(.conflict, "not_retryable", error.description)
         case let error as Store.InvalidCredentials: return APIError(.unauthorized, "invalid_credentials", error.description)
         case let error as Store.RoleNotAllowed: return APIError(.forbidden, "forbidden", error.description)
         case let error as Store.ScopeNotAllowed: return APIError(.forbidden, "insufficient_scope", error.description)

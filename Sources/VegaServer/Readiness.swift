@@ -1,13 +1,16 @@
 import Foundation
+import Logging
+import VegaArtifacts
 import VegaStore
-import VegaWorkspace
 
 /// `GET /readyz`: whether this instance can do its work — the database answers and the
-/// artifact store (the data folder's `artifacts`, where the worker keeps reports) takes a
-/// file. A failure names the part, never a path.
+/// artifact store takes a file (the folder's probe file; for S3, a HEAD of the bucket with
+/// these credentials). A failure names the part, never a path, a bucket or a key; the log
+/// line says what the store answered.
 struct Readiness {
     let store: Store
-    let dataDirectory: String
+    let artifacts: any ArtifactStore
+    let logger: Logger
 
     func check() async throws {
         do {
@@ -15,17 +18,11 @@ struct Readiness {
         } catch {
             throw APIError(.serviceUnavailable, "not_ready", "the database is not reachable")
         }
-        let artifacts = URL(fileURLWithPath: dataDirectory).appendingPathComponent("artifacts")
         do {
-            try await BlockingWork.run {
-                // Written and removed, as the worker will: a folder that exists but is read-only is not ready.
-                try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
-                let probe = artifacts.appendingPathComponent(".ready-\(UUID().uuidString)")
-                try Data("ok".utf8).write(to: probe)
-                try FileManager.default.removeItem(at: probe)
-            }
+            try await artifacts.checkReady()
         } catch {
-            throw APIError(.serviceUnavailable, "not_ready", "the artifact store is not writable")
+            logger.warning("the artifact store is not ready", metadata: ["error": "\(error)"])
+            throw APIError(.serviceUnavailable, "not_ready", "the artifact store is not writable or not reachable")
         }
     }
 }

@@ -70,6 +70,12 @@ extension APIRoutes {
         return try JSONBody.response(try await store.cancelScan(id: try context.parameters.require("id"), by: principal))
     }
 
+    /// Re-drives a dead or failed scan: back to the queue, attempts reset (409 `not_retryable` otherwise).
+    @Sendable func retryScan(_ request: Request, context: VegaRequestContext) async throws -> Response {
+        let principal = try context.require(.member, .scans)
+        return try JSONBody.response(try await store.retryScan(id: try context.parameters.require("id"), by: principal))
+    }
+
     @Sendable func downloadSARIF(_ request: Request, context: VegaRequestContext) async throws -> Response {
         try await download("report.sarif", contentType: "application/sarif+json", request: request, context: context)
     }
@@ -78,16 +84,27 @@ extension APIRoutes {
         try await download("report.json", contentType: "application/json", request: request, context: context)
     }
 
-    /// A finished scan's report, as the worker kept it.
+    /// A finished scan's report, read from the artifact store. 410 `artifact_expired` once
+    /// retention (`vega maintenance`) removed it.
     func download(_ kind: String, contentType: String, request: Request, context: VegaRequestContext) async throws -> Response {
         let scope = try context.scope
         let id = try context.parameters.require("id")
         guard try await store.scan(id: id, in: scope) != nil else { throw APIError.notFound("scan") }
         guard let artifact = try await store.artifacts(scanID: id, in: scope).first(where: { $0.kind == kind }) else {
+            if try await store.artifactsExpired(scanID: id, in: scope) {
+                throw APIError(.gone, "artifact_expired", "this scan's \(kind) was removed by the artifact retention")
+            }
             throw APIError(.notFound, "no_report", "this scan has no \(kind) (it has not succeeded)")
         }
-        let path = URL(fileURLWithPath: dataDirectory).appendingPathComponent(artifact.location).path
-        guard let contents = FileManager.default.contents(atPath: path) else {
+        let contents: Data?
+        do {
+            contents = try await artifacts.get(artifact.key)
+        } catch {
+            // The store's error names the bucket and what it answered: the operator's to read, not the caller's.
+            context.logger.error("cannot read an artifact", metadata: ["artifact_id": "\(artifact.id)", "error": "\(error)"])
+            throw APIError(.serviceUnavailable, "artifact_store_unavailable", "the artifact store cannot be read now; try again later")
+        }
+        guard let contents else {
             throw APIError(.gone, "artifact_missing", "the report's file is no longer in the artifact store")
         }
         var headers = HTTPFields()

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import VegaArtifacts
 import VegaLifecycle
 import VegaModel
 import VegaStore
@@ -8,8 +9,8 @@ import VegaWorkspace
 /// The /v1 API: thin handlers — decode, authorise, call the store, encode.
 struct APIRoutes {
     let store: Store
-    /// Where artifacts' locations are relative to.
-    let dataDirectory: String
+    /// Where the worker put scans' reports.
+    let artifacts: any ArtifactStore
     /// Whether `file://` repositories may be registered (they read the server's disk).
     let allowFileRepositories: Bool
     /// Whether the session cookie is marked Secure (sent over HTTPS only).
@@ -30,6 +31,7 @@ struct APIRoutes {
         router.get("scans", use: listScans)
         router.get("scans/:id", use: getScan)
         router.post("scans/:id/cancel", use: cancelScan)
+        router.post("scans/:id/retry", use: retryScan)
         router.get("scans/:id/report.sarif", use: downloadSARIF)
         router.get("scans/:id/report.json", use: downloadJSON)
         router.get("usage", use: usage)

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import VegaArtifacts
 import VegaStore
 
 /// Builds the HTTP application; `vega serve` runs it, tests run the same one on loopback.
@@ -9,8 +10,10 @@ public enum VegaServer {
     public struct Configuration: Sendable {
         public var host: String
         public var port: Int
-        /// The data folder: scan artifacts are read from it.
+        /// The data folder: without `artifacts`, reports are read from its `artifacts` folder.
         public var dataDirectory: String
+        /// Where scans' reports are read from; nil: the data folder's `artifacts`.
+        public var artifacts: (any ArtifactStore)?
         /// `file://` repositories read the server's own disk: off unless the operator says.
         public var allowFileRepositories: Bool
         /// When set, `/metrics` (every tenant's counts) wants it as a bearer token.
@@ -21,12 +24,13 @@ public enum VegaServer {
         public var secureCookies: Bool
 
         public init(
-            host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "vega-data", allowFileRepositories: Bool = false,
-            metricsToken: String? = nil, secureCookies: Bool = true
+            host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "vega-data", artifacts: (any ArtifactStore)? = nil,
+            allowFileRepositories: Bool = false, metricsToken: String? = nil, secureCookies: Bool = true
         ) {
             self.host = host
             self.port = port
             self.dataDirectory = dataDirectory
+            self.artifacts = artifacts
             self.allowFileRepositories = allowFileRepositories
             self.metricsToken = metricsToken
             self.secureCookies = secureCookies
@@ -56,14 +60,15 @@ public enum VegaServer {
     static func buildRouter(store: Store, configuration: Configuration) -> Router<VegaRequestContext> {
         let router = Router(context: VegaRequestContext.self)
         let metrics = ServerMetrics(store: store, token: configuration.metricsToken.map(OperatorToken.init))
+        let artifacts = configuration.artifacts ?? LocalArtifactStore.inDataDirectory(configuration.dataDirectory)
         // Outermost first: the request id and the timing see the problem+json answer of an error.
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: ProblemMiddleware())
 
         router.get("healthz") { _, _ in try JSONBody.response(["status": "ok"]) }
-        router.get("readyz") { _, _ in
-            try await Readiness(store: store, dataDirectory: configuration.dataDirectory).check()
+        router.get("readyz") { _, context in
+            try await Readiness(store: store, artifacts: artifacts, logger: context.logger).check()
             return try JSONBody.response(["status": "ready"])
         }
         router.get("metrics", use: metrics.respond)
@@ -73,7 +78,7 @@ public enum VegaServer {
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: openAPIDocument)))
         }
         let routes = APIRoutes(
-            store: store, dataDirectory: configuration.dataDirectory, allowFileRepositories: configuration.allowFileRepositories,
+            store: store, artifacts: artifacts, allowFileRepositories: configuration.allowFileRepositories,
             secureCookies: configuration.secureCookies
         )
         // Signing in needs no credentials: mounted beside the authenticated group, not in it.

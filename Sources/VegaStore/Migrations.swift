@@ -258,6 +258,24 @@ public enum Migrator {
             "CREATE INDEX scans_by_repository ON scans (tenant_id, repository_id, queued_at, id)",
             "ALTER TABLE usage_days ADD COLUMN findings BIGINT NOT NULL DEFAULT 0",
         ]),
+        // The durable queue (Store+Queue.swift): a claim leases a scan to one worker for a
+        // while, under a token that fences out a worker that lost it; the reaper finds
+        // expired leases by (state, lease_expires_at), workers the next scan in the
+        // partial index's order.
+        Migration(version: 7, summary: "scan queue: priority, run-at, attempts, leases with fencing tokens", statements: [
+            "ALTER TABLE scans ADD COLUMN priority BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE scans ADD COLUMN run_at BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE scans ADD COLUMN attempts BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE scans ADD COLUMN max_attempts BIGINT NOT NULL DEFAULT 3",
+            "ALTER TABLE scans ADD COLUMN lease_token TEXT",
+            "ALTER TABLE scans ADD COLUMN lease_expires_at BIGINT",
+            "ALTER TABLE scans ADD COLUMN heartbeat_at BIGINT",
+            "UPDATE scans SET run_at = queued_at",
+            // Scans the old in-process worker left running (it died with them) expire at once.
+            "UPDATE scans SET attempts = 1, lease_token = 'migrated', lease_expires_at = 0 WHERE state = 'running'",
+            "CREATE INDEX scans_queue ON scans (priority DESC, run_at, id) WHERE state = 'queued'",
+            "CREATE INDEX scans_leases ON scans (state, lease_expires_at)",
+        ]),
     ]
 
     /// The highest version a database may be at for this build to use it.

@@ -6,7 +6,9 @@ import VegaModel
 /// A scan as the platform tracks it.
 public struct ScanRecord: Codable, Sendable, Hashable {
     public enum State: String, Codable, Sendable, CaseIterable {
-        case queued, running, succeeded, failed, cancelled
+        /// `dead`: dead-lettered — its last attempt failed with a retryable error, or its
+        /// worker was lost, and no attempt was left (`POST /v1/scans/{id}/retry` re-drives it).
+        case queued, running, succeeded, failed, cancelled, dead
     }
 
     public var id: String
@@ -28,6 +30,11 @@ public struct ScanRecord: Codable, Sendable, Hashable {
     public var queueSeconds: Double?
     /// Seconds from start to end, once the scan ended.
     public var runSeconds: Double?
+    /// How many times a worker has taken it (a retry or a lost worker takes it again).
+    public var attempts: Int
+    public var maxAttempts: Int
+    /// For a queued scan, when it may next be taken: later than `queuedAt` while a retry waits out its backoff.
+    public var runAt: Date?
 }
 
 /// Where a running scan is, as the worker last wrote it (at most about once a second).
@@ -67,7 +74,9 @@ public struct ScanUsage: Sendable, Hashable {
     }
 }
 
-/// A queued scan a worker has taken, with what it needs to run it.
+/// A queued scan a worker has taken, with what it needs to run it and the lease it holds
+/// it under: every write for it (`updateScan`, `record(_:for:)`, `finishScan`,
+/// `failScan`) is refused once `leaseToken` is no longer the scan's.
 public struct ClaimedScan: Sendable, Hashable {
     public var scope: TenantScope
     public var scanID: String
@@ -75,6 +84,13 @@ public struct ClaimedScan: Sendable, Hashable {
     public var repositoryURL: String
     public var ref: String
     public var engines: [String]
+    /// 1 for the first run, 2 for the first retry, …
+    public var attempt: Int
+    public var maxAttempts: Int
+    /// Random per claim: the fencing token.
+    public var leaseToken: String
+    /// How long each heartbeat extends the lease.
+    public var lease: Duration
 }
 
 /// Which scans to list; every field narrows.
@@ -92,18 +108,20 @@ public struct ScanFilter: Sendable, Hashable {
 
 extension Store {
     static let scanColumns: SQLQueryString = """
-        id, repository_id, ref, state, engines, commit_sha, completeness, progress, error, queued_at, started_at, finished_at
+        id, repository_id, ref, state, engines, commit_sha, completeness, progress, error, queued_at, started_at, finished_at,
+        attempts, max_attempts, run_at
         """
 
     static func scanRecord(_ row: any SQLRow) throws -> ScanRecord {
         let queuedAt = Date(milliseconds: try row.decode(column: "queued_at", as: Int64.self))
         let startedAt = try row.decode(column: "started_at", as: Int64?.self).map(Date.init(milliseconds:))
         let finishedAt = try row.decode(column: "finished_at", as: Int64?.self).map(Date.init(milliseconds:))
+        let state = ScanRecord.State(rawValue: try row.decode(column: "state", as: String.self)) ?? .failed
         return ScanRecord(
             id: try row.decode(column: "id", as: String.self),
             repositoryID: try row.decode(column: "repository_id", as: String.self),
             ref: try row.decode(column: "ref", as: String.self),
-            state: ScanRecord.State(rawValue: try row.decode(column: "state", as: String.self)) ?? .failed,
+            state: state,
             engines: try row.decode(column: "engines", as: String.self).split(separator: ",").map(String.init),
             commit: try row.decode(column: "commit_sha", as: String?.self),
             completeness: try row.decode(column: "completeness", as: String?.self).flatMap(ScanObservation.Completeness.init(rawValue:)),
@@ -113,7 +131,10 @@ extension Store {
             error: try row.decode(column: "error", as: String?.self),
             queuedAt: queuedAt, startedAt: startedAt, finishedAt: finishedAt,
             queueSeconds: startedAt.map { $0.timeIntervalSince(queuedAt) },
-            runSeconds: startedAt.flatMap { start in finishedAt.map { $0.timeIntervalSince(start) } }
+            runSeconds: startedAt.flatMap { start in finishedAt.map { $0.timeIntervalSince(start) } },
+            attempts: try row.decode(column: "attempts", as: Int.self),
+            maxAttempts: try row.decode(column: "max_attempts", as: Int.self),
+            runAt: state == .queued ? Date(milliseconds: try row.decode(column: "run_at", as: Int64.self)) : nil
         )
     }
 
@@ -160,66 +181,75 @@ extension Store {
         return Page(items: items, nextCursor: next)
     }
 
-    /// Takes the oldest queued scan of any tenant and marks it running (cloning); nil when
-    /// none waits. Workers are shared by all tenants, so this is a system query, not a
-    /// tenant's. Two workers never take the same scan: PostgreSQL skips rows another claim
-    /// has locked, and SQLite's single writer runs one claim at a time.
-    public func claimNextScan(now: Date = Date()) async throws -> ClaimedScan? {
-        let kind = database.kind
-        return try await database.transaction { db in
-            let lock: SQLQueryString = kind == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
+    /// Takes the next queued scan of any tenant whose time has come — highest priority,
+    /// then earliest run-at, then id — and leases it to the caller for `lease`: marked
+    /// running (cloning), one more attempt, a new fencing token. nil when none waits.
+    /// Workers are shared by all tenants, so this is a system query, not a tenant's. Two
+    /// workers never take the same scan: PostgreSQL skips rows another claim has locked,
+    /// and SQLite's single writer runs one claim at a time. One statement, served by the
+    /// `scans_queue` index.
+    public func claimNextScan(now: Date = Date(), lease: Duration = .seconds(60)) async throws -> ClaimedScan? {
+        let lock: SQLQueryString = database.kind == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
+        let token = Self.leaseToken()
+        let at = now.milliseconds
+        let progress = Self.json(ScanProgress(phase: .cloning))
+        return try await singleStatement { db in
             guard let row = try await db.raw("""
-                SELECT id, tenant_id, repository_id, ref, engines FROM scans WHERE state = 'queued'
-                ORDER BY queued_at, id LIMIT 1 \(lock)
+                UPDATE scans SET state = 'running', attempts = attempts + 1, lease_token = \(bind: token),
+                    lease_expires_at = \(bind: at + lease.milliseconds), heartbeat_at = \(bind: at),
+                    started_at = \(bind: at), progress = \(bind: progress)
+                WHERE id = (
+                    SELECT id FROM scans WHERE state = 'queued' AND run_at <= \(bind: at)
+                    ORDER BY priority DESC, run_at, id LIMIT 1 \(lock))
+                RETURNING id, tenant_id, repository_id, ref, engines, attempts, max_attempts,
+                    (SELECT url FROM repositories WHERE repositories.id = scans.repository_id AND repositories.tenant_id = scans.tenant_id) AS url
                 """).first() else { return nil }
-            let scanID = try row.decode(column: "id", as: String.self)
-            let scope = TenantScope(tenantID: try row.decode(column: "tenant_id", as: String.self))
-            let repositoryID = try row.decode(column: "repository_id", as: String.self)
-            let sql = ScopedSQL(db: db, scope: scope)
-            try await sql.update(.scans, set: """
-                state = 'running', started_at = \(bind: now.milliseconds), progress = \(bind: Self.json(ScanProgress(phase: .cloning)))
-                """, where: "id = \(bind: scanID)")
-            guard let repository = try await sql.select("url", from: .repositories, where: "id = \(bind: repositoryID)").first else {
-                throw NotFound(description: "repository \(repositoryID) not found")
-            }
             return ClaimedScan(
-                scope: scope, scanID: scanID, repositoryID: repositoryID, repositoryURL: try repository.decode(column: "url", as: String.self),
+                scope: TenantScope(tenantID: try row.decode(column: "tenant_id", as: String.self)),
+                scanID: try row.decode(column: "id", as: String.self),
+                repositoryID: try row.decode(column: "repository_id", as: String.self),
+                repositoryURL: try row.decode(column: "url", as: String.self),
                 ref: try row.decode(column: "ref", as: String.self),
-                engines: try row.decode(column: "engines", as: String.self).split(separator: ",").map(String.init)
+                engines: try row.decode(column: "engines", as: String.self).split(separator: ",").map(String.init),
+                attempt: try row.decode(column: "attempts", as: Int.self), maxAttempts: try row.decode(column: "max_attempts", as: Int.self),
+                leaseToken: token, lease: lease
             )
         }
     }
 
     /// Where a running scan is, and the commit once it is known: one write to the scan's
-    /// row, which a scan that has ended ignores.
-    public func updateScan(id: String, progress: ScanProgress, commit: String? = nil, in scope: TenantScope) async throws {
+    /// row. Throws `LeaseLost` (nothing written) when the claim is no longer the scan's.
+    public func updateScan(_ claimed: ClaimedScan, progress: ScanProgress, commit: String? = nil) async throws {
         var assignments: SQLQueryString = "progress = \(bind: Self.json(progress))"
         if let commit { assignments += ", commit_sha = \(bind: commit)" }
         let set = assignments
-        try await database.transaction { db in
-            try await ScopedSQL(db: db, scope: scope).update(.scans, set: set, where: "id = \(bind: id) AND state = 'running'")
+        try await singleStatement { db in
+            try await Self.fenced(claimed, set: set, ScopedSQL(db: db, scope: claimed.scope))
         }
     }
 
-    /// Marks a running scan finished, with its last progress, and adds `usage` to the
-    /// tenant's count for the (UTC) day, in one transaction; a scan that is not running
-    /// (already finished) changes nothing. `error` is shown to users: keep secrets out of it.
+    /// Marks a claimed scan finished, with its last progress, and adds `usage` to the
+    /// tenant's count for the (UTC) day, in one transaction. Throws `LeaseLost` (nothing
+    /// written) when the claim is no longer the scan's: a late worker's end is never
+    /// stored. `error` is shown to users: keep secrets out of it.
     public func finishScan(
-        id: String, state: ScanRecord.State, error: String? = nil, completeness: ScanObservation.Completeness? = nil,
-        progress: ScanProgress? = nil, usage: ScanUsage? = nil, now: Date = Date(), in scope: TenantScope
+        _ claimed: ClaimedScan, state: ScanRecord.State, error: String? = nil, completeness: ScanObservation.Completeness? = nil,
+        progress: ScanProgress? = nil, usage: ScanUsage? = nil, now: Date = Date()
     ) async throws {
-        let kind = database.kind
+        var assignments: SQLQueryString = """
+            state = \(bind: state.rawValue), error = \(bind: error), finished_at = \(bind: now.milliseconds),
+            completeness = \(bind: completeness?.rawValue), \(Self.leaseReleased)
+            """
+        if let progress { assignments += ", progress = \(bind: Self.json(progress))" }
+        let set = assignments
+        guard let usage else {
+            try await singleStatement { db in try await Self.fenced(claimed, set: set, ScopedSQL(db: db, scope: claimed.scope)) }
+            return
+        }
         try await database.transaction { db in
-            let sql = ScopedSQL(db: db, scope: scope)
-            let running: SQLQueryString = "id = \(bind: id) AND state = 'running'"
-            guard try await !sql.select("id", from: .scans, where: running, then: kind == .postgres ? "FOR UPDATE" : "").isEmpty else { return }
-            var assignments: SQLQueryString = """
-                state = \(bind: state.rawValue), error = \(bind: error), finished_at = \(bind: now.milliseconds),
-                completeness = \(bind: completeness?.rawValue)
-                """
-            if let progress { assignments += ", progress = \(bind: Self.json(progress))" }
-            try await sql.update(.scans, set: assignments, where: running)
-            if let usage { try await Self.addUsage(usage, on: CalendarDay(now), sql) }
+            let sql = ScopedSQL(db: db, scope: claimed.scope)
+            try await Self.fenced(claimed, set: set, sql)
+            try await Self.addUsage(usage, on: CalendarDay(now), sql)
         }
     }
 }

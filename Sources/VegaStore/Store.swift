@@ -108,7 +108,7 @@ public struct Store: Sendable {
             }
             try await sql.insert(into: .scans, [
                 "id": id, "repository_id": repositoryID, "ref": ref, "state": "queued",
-                "engines": engines.joined(separator: ","), "queued_at": now.milliseconds,
+                "engines": engines.joined(separator: ","), "queued_at": now.milliseconds, "run_at": now.milliseconds,
             ])
             try await AuditLog.append([AuditEntry(
                 actor: actor.id, action: "scan.submitted", subject: "scan:\(id)",

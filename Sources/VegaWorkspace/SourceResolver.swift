@@ -7,12 +7,12 @@ public struct ResolvedSource: Sendable {
     public let root: String
     /// What to show the user: the path as given, or the URL without credentials.
     public let display: String
-    /// True for a clone this process made; `cleanup()` removes it.
+    /// True for a clone or an extracted archive this process made; `cleanup()` removes it.
     public let isTemporary: Bool
     /// The commit a clone checked out (40 hex digits); nil for a directory the user named.
     public let commit: String?
 
-    /// Removes a temporary clone; does nothing for a directory the user named.
+    /// Removes a temporary clone or extraction; does nothing for a directory the user named.
     public func cleanup() {
         if isTemporary { try? FileManager.default.removeItem(atPath: root) }
     }
@@ -57,7 +57,9 @@ public enum GitRef {
 }
 
 public enum SourceResolver {
-    /// Turns a command-line source into a directory: an existing local directory, or a
+    /// Turns a command-line source into a directory: an existing local directory, a tar,
+    /// tar.gz or zip file (told by its content) extracted safely into a fresh temporary
+    /// directory (see `ArchiveExtractor`), or a
     /// git URL (`https://`, `ssh://`, `git@host:owner/repo`, `file://`) shallow-cloned into
     /// a fresh temporary directory. Anything that could make git run commands or read
     /// options is refused. `fullHistory` clones every commit (for history scans) instead
@@ -69,11 +71,12 @@ public enum SourceResolver {
         try await resolve(argument, cloneTimeout: cloneTimeout, fullHistory: fullHistory, ref: ref, temporaryParent: defaultTemporaryParent)
     }
 
-    /// As `resolve(_:cloneTimeout:fullHistory:ref:)`, cloning under `temporaryParent`, with
-    /// `gitEnvironment` added to git's environment (tests use it to speak an old protocol).
+    /// As `resolve(_:cloneTimeout:fullHistory:ref:)`, cloning or extracting under
+    /// `temporaryParent`, with `gitEnvironment` added to git's environment (tests use it to
+    /// speak an old protocol) and `archiveLimits` for archives.
     static func resolve(
         _ argument: String, cloneTimeout: Duration, fullHistory: Bool = false, ref: String? = nil, temporaryParent: String,
-        gitEnvironment: [String: String] = [:]
+        gitEnvironment: [String: String] = [:], archiveLimits: ArchiveLimits = ArchiveLimits()
     ) async throws -> ResolvedSource {
         guard !argument.isEmpty else { throw WorkspaceError("no source given") }
         if argument.hasPrefix("-") {
@@ -85,7 +88,37 @@ public enum SourceResolver {
             return try await clone.run(under: temporaryParent)
         }
         if ref != nil { throw WorkspaceError("a ref can only be checked out of a git URL; \(argument) is a local path") }
+        if FileManager.default.fileExists(atPath: argument), try ArchiveFormat.detect(path: argument) != nil {
+            if fullHistory { throw WorkspaceError("\(argument) is an archive, which has no git history to scan") }
+            return try await extract(argument, under: temporaryParent, limits: archiveLimits)
+        }
         return try local(argument)
+    }
+
+    /// Extracts an archive into a fresh temporary directory, removed again on refusal or cancellation.
+    private static func extract(_ archive: String, under parent: String, limits: ArchiveLimits) async throws -> ResolvedSource {
+        let directory = try temporaryDirectory(under: parent, prefix: "vega-archive-")
+        do {
+            _ = try await BlockingWork.cancellable { flag in
+                try ArchiveExtractor(limits: limits).extract(archive, into: directory, cancellation: flag)
+            }
+            return ResolvedSource(root: directory, display: archive, isTemporary: true, commit: nil)
+        } catch let error as ArchiveError {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw WorkspaceError("\(archive): \(error)")
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
+        }
+    }
+
+    /// A new directory of this process's own (mode 0700) under `parent`, its path resolved.
+    static func temporaryDirectory(under parent: String, prefix: String) throws -> String {
+        var template = Array((parent.hasSuffix("/") ? parent : parent + "/").utf8CString.dropLast()) + Array("\(prefix)XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else {
+            throw WorkspaceError("cannot create a temporary directory in \(parent): \(Posix.errorMessage())")
+        }
+        return Posix.realPath(String(cString: made)) ?? String(cString: made)
     }
 
     private static func local(_ path: String) throws -> ResolvedSource {
@@ -126,11 +159,7 @@ private struct Clone {
     let environment: [String: String]
 
     func run(under parent: String) async throws -> ResolvedSource {
-        var template = Array((parent.hasSuffix("/") ? parent : parent + "/").utf8CString.dropLast()) + Array("vega-clone-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else {
-            throw WorkspaceError("cannot create a temporary directory in \(parent): \(Posix.errorMessage())")
-        }
-        let directory = Posix.realPath(String(cString: made)) ?? String(cString: made)
+        let directory = try SourceResolver.temporaryDirectory(under: parent, prefix: "vega-clone-")
         let deadline = ContinuousClock.now + timeout
         do {
             try await checkOut(into: directory, deadline: deadline)

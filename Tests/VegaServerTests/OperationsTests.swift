@@ -88,8 +88,9 @@ import VegaTestSupport
             }
             let scans = queued
             // The oldest two are taken: one finishes, one keeps running; the third waits.
-            #expect(try await store.claimNextScan()?.scanID == scans[0])
-            try await store.finishScan(id: scans[0], state: .succeeded, in: acme.scope)
+            let oldest = try #require(try await store.claimNextScan())
+            #expect(oldest.scanID == scans[0])
+            try await store.finishScan(oldest, state: .succeeded)
             #expect(try await store.claimNextScan()?.scanID == scans[1])
             // fp-2 disappears from a complete scan: fixed.
             try await acme.record(scans[0], [("fp-1", .critical), ("fp-2", .high)], in: store)

@@ -52,7 +52,7 @@ private let t0 = Date(timeIntervalSince1970: 1_700_000_000)
             // States: one running, one succeeded, one cancelled, the rest queued.
             let claimed = try #require(try await store.claimNextScan())
             let other = try #require(try await store.claimNextScan())
-            try await store.finishScan(id: other.scanID, state: .succeeded, completeness: .complete, in: other.scope)
+            try await store.finishScan(other, state: .succeeded, completeness: .complete)
             let owner = Principal(kind: .user, id: "usr_1", tenantID: scope.tenantID, role: .owner)
             let cancelled = try await store.cancelScan(id: ids[23], by: owner)
             let active = try await store.scans(matching: ScanFilter(states: [.running, .succeeded]), in: scope)
@@ -90,24 +90,26 @@ private let t0 = Date(timeIntervalSince1970: 1_700_000_000)
             #expect(cloning.state == .running && cloning.progress == ScanProgress(phase: .cloning) && cloning.queueSeconds == 2)
 
             let commit = String(repeating: "c", count: 40)
-            try await store.updateScan(id: id, progress: ScanProgress(phase: .scanning, filesScanned: 10, bytesScanned: 2_048), in: scope)
+            try await store.updateScan(claimed, progress: ScanProgress(phase: .scanning, filesScanned: 10, bytesScanned: 2_048))
             try await store.updateScan(
-                id: id, progress: ScanProgress(phase: .recording, filesScanned: 12, bytesScanned: 4_096, findings: 3), commit: commit, in: scope
+                claimed, progress: ScanProgress(phase: .recording, filesScanned: 12, bytesScanned: 4_096, findings: 3), commit: commit
             )
             let recording = try #require(try await store.scan(id: id, in: scope))
             #expect(recording.commit == commit && recording.progress?.filesScanned == 12 && recording.progress?.findings == 3)
 
             let done = ScanProgress(phase: .done, filesScanned: 12, bytesScanned: 4_096, findings: 3)
-            try await store.finishScan(id: id, state: .succeeded, completeness: .complete, progress: done,
-                                       usage: ScanUsage(files: 12, bytes: 4_096, findings: 3), now: t0.addingTimeInterval(7.5), in: scope)
+            try await store.finishScan(claimed, state: .succeeded, completeness: .complete, progress: done,
+                                       usage: ScanUsage(files: 12, bytes: 4_096, findings: 3), now: t0.addingTimeInterval(7.5))
             let finished = try #require(try await store.scan(id: id, in: scope))
             #expect(finished.state == .succeeded && finished.completeness == .complete && finished.progress == done)
             #expect(finished.queueSeconds == 2 && finished.runSeconds == 5.5 && finished.commit == commit)
 
-            // An ended scan ignores late writes: no progress change, no second finish, no usage counted twice.
-            try await store.updateScan(id: id, progress: ScanProgress(phase: .scanning), in: scope)
-            try await store.finishScan(id: id, state: .failed, error: "late", completeness: .failed,
-                                       usage: ScanUsage(files: 1, bytes: 1, findings: 1), now: t0.addingTimeInterval(9), in: scope)
+            // An ended scan refuses late writes: no progress change, no second finish, no usage counted twice.
+            await #expect(throws: Store.LeaseLost.self) { try await store.updateScan(claimed, progress: ScanProgress(phase: .scanning)) }
+            await #expect(throws: Store.LeaseLost.self) {
+                try await store.finishScan(claimed, state: .failed, error: "late", completeness: .failed,
+                                           usage: ScanUsage(files: 1, bytes: 1, findings: 1), now: t0.addingTimeInterval(9))
+            }
             #expect(try await store.scan(id: id, in: scope) == finished)
             let usage = try await store.usage(from: CalendarDay(t0), to: CalendarDay(t0), in: scope)
             #expect(usage.totals.scans == 1 && usage.totals.files == 12)

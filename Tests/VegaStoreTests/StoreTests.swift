@@ -210,14 +210,14 @@ private struct Fixture {
             let cancelled = try await store.cancelScan(id: third, by: actor)
             #expect(cancelled.state == .cancelled)
             // Two claims at once never get the same scan.
-            async let a = store.claimNextScan()
-            async let b = store.claimNextScan()
+            async let a = store.claimNextScan(now: t0 + 3)
+            async let b = store.claimNextScan(now: t0 + 3)
             let claimed = [try await a, try await b].compactMap { $0 }
             #expect(Set(claimed.map(\.scanID)) == [first, second])
             #expect(claimed.first { $0.scanID == second }?.engines == ["secrets"])
-            #expect(try await store.claimNextScan() == nil, "the cancelled scan is not run")
+            #expect(try await store.claimNextScan(now: t0 + 3) == nil, "the cancelled scan is not run")
             await #expect(throws: Store.ScanNotCancellable.self) { try await store.cancelScan(id: first, by: actor) }
-            try await store.finishScan(id: first, state: .succeeded, in: scope)
+            try await store.finishScan(try #require(claimed.first { $0.scanID == first }), state: .succeeded)
             #expect(try await store.scan(id: first, in: scope)?.state == .succeeded)
             // Three submissions and the one cancellation that happened; the refused one left none.
             #expect(try await store.auditEvents(in: scope).map(\.action).filter { $0.hasPrefix("scan.") }

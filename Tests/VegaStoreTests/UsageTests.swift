@@ -21,8 +21,9 @@ private let t0 = Date(timeIntervalSince1970: 1_700_000_000)
             /// Queues, claims and finishes one scan at `at`.
             func run(_ state: ScanRecord.State, files: Int, bytes: Int, findings: Int, at: Date) async throws -> String {
                 let id = try await store.createScan(repositoryID: repository, ref: "main", engines: [], by: .tester(in: acme), now: at)
-                #expect(try await store.claimNextScan(now: at)?.scanID == id)
-                try await store.finishScan(id: id, state: state, usage: ScanUsage(files: files, bytes: bytes, findings: findings), now: at, in: acme)
+                let claimed = try #require(try await store.claimNextScan(now: at))
+                #expect(claimed.scanID == id)
+                try await store.finishScan(claimed, state: state, usage: ScanUsage(files: files, bytes: bytes, findings: findings), now: at)
                 return id
             }
             let first = try await run(.succeeded, files: 10, bytes: 1_000, findings: 2, at: t0)
