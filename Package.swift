@@ -144,10 +144,16 @@ let package = Package(
             path: "Tests/VegaStoreTestSupport"
         ),
         .testTarget(name: "VegaStoreTests", dependencies: ["VegaStore", "VegaLifecycle", "VegaStoreTestSupport"]),
+        // HTTP calls over HummingbirdTesting, for every test target that drives the API.
+        .target(
+            name: "VegaHTTPTestSupport",
+            dependencies: [.product(name: "HummingbirdTesting", package: "hummingbird")],
+            path: "Tests/VegaHTTPTestSupport"
+        ),
         .testTarget(
             name: "VegaServerTests",
             dependencies: [
-                "VegaServer", "VegaStore", "VegaWorker", "VegaStoreTestSupport", "VegaTestSupport",
+                "VegaServer", "VegaStore", "VegaWorker", "VegaStoreTestSupport", "VegaTestSupport", "VegaHTTPTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
@@ -156,6 +162,7 @@ let package = Package(
             name: "VegaArtifactsTests",
             dependencies: [
                 "VegaArtifacts", "VegaServer", "VegaStore", "VegaWorker", "VegaCLI", "VegaStoreTestSupport", "VegaTestSupport",
+                "VegaHTTPTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import Testing
+import VegaHTTPTestSupport
 import VegaStoreTestSupport
 import VegaTestSupport
 @testable import VegaArtifacts
@@ -174,22 +175,4 @@ struct RefusingStore: ArtifactStore {
     func delete(_ key: String) async throws { throw ArtifactStoreError("the bucket is down") }
     func list(prefix: String) async throws -> [String] { throw ArtifactStoreError("the bucket is down") }
     func checkReady() async throws { throw ArtifactStoreError("the bucket is down") }
-}
-
-// The API tests' helpers (`send`, `call`, `json`) live in the VegaServerTests target, which
-// another test target cannot import; these are the few lines this suite needs.
-private func send(_ client: some TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, token: String? = nil, body: String? = nil) async throws -> TestResponse {
-    var headers = HTTPFields()
-    if let token { headers[.authorization] = "Bearer \(token)" }
-    if body != nil { headers[.contentType] = "application/json" }
-    return try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
-}
-
-private func json(_ response: TestResponse) throws -> [String: Any] {
-    try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any], "\(String(buffer: response.body))")
-}
-
-private func call(_ client: some TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, token: String, body: String? = nil) async throws -> (status: HTTPResponse.Status, json: [String: Any]) {
-    let response = try await send(client, method, uri, token: token, body: body)
-    return (response.status, (try? json(response)) ?? [:])
 }

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import Testing
+import VegaHTTPTestSupport
 import VegaStoreTestSupport
 import VegaTestSupport
 @testable import VegaServer

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Logging
 import SQLKit
 import Testing
+import VegaHTTPTestSupport
 import VegaLifecycle
 import VegaModel
 import VegaStoreTestSupport

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Logging
 import Synchronization
 import Testing
+import VegaHTTPTestSupport
 import VegaLifecycle
 import VegaModel
 import VegaStoreTestSupport
