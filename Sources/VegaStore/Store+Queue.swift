@@ -174,30 +174,14 @@ extension Store {
     /// Sends a dead or failed scan back to the queue with its attempts reset, to run at
     /// once, with its `scan.retried` event by `actor`.
     public func retryScan(id: String, by actor: Principal, now: Date = Date()) async throws -> ScanRecord {
-        let scope = TenantScope(tenantID: actor.tenantID)
-        let kind = database.kind
-        try await database.transaction { db in
-            let sql = ScopedSQL(db: db, scope: scope)
-            try await AuditLog.lockTenant(sql, kind: kind)
-            guard let row = try await sql.select("state, attempts", from: .scans, where: "id = \(bind: id)").first else {
-                throw NotFound(description: "scan \(id) not found")
-            }
-            let state = try row.decode(column: "state", as: String.self)
-            guard [ScanRecord.State.dead.rawValue, ScanRecord.State.failed.rawValue].contains(state) else {
-                throw ScanNotRetryable(state: state)
-            }
-            try await sql.update(.scans, set: """
-                state = 'queued', attempts = 0, run_at = \(bind: now.milliseconds), error = NULL, completeness = NULL,
+        try await changeScan(
+            id: id, by: actor, now: now, action: "scan.retried", from: [.dead, .failed], to: .queued,
+            set: """
+                attempts = 0, run_at = \(bind: now.milliseconds), error = NULL, completeness = NULL,
                 progress = NULL, started_at = NULL, finished_at = NULL, \(Self.leaseReleased)
-                """, where: "id = \(bind: id)")
-            try await AuditLog.append([AuditEntry(
-                actor: actor.id, action: "scan.retried", subject: "scan:\(id)",
-                before: Self.json(["state": state, "attempts": String(try row.decode(column: "attempts", as: Int.self))]),
-                after: Self.json(["state": "queued"])
-            )], at: now, sql)
-        }
-        guard let scan = try await self.scan(id: id, in: scope) else { throw NotFound(description: "scan \(id) not found") }
-        return scan
+                """,
+            refusal: { ScanNotRetryable(state: $0) }
+        )
     }
 
     /// Scans of every tenant waiting in the queue and running now: an operator's view.

@@ -258,20 +258,36 @@ extension Store {
     /// Cancels a queued scan at once. A running scan cannot be stopped yet (the worker does
     /// not poll for it), so it is refused rather than left half-cancelled.
     public func cancelScan(id: String, by actor: Principal, now: Date = Date()) async throws -> ScanRecord {
+        try await changeScan(
+            id: id, by: actor, now: now, action: "scan.cancelled", from: [.queued], to: .cancelled,
+            set: "finished_at = \(bind: now.milliseconds)", refusal: { ScanNotCancellable(state: $0) }
+        )
+    }
+
+    /// A person's change of a scan's state (cancel, retry): refused unless the scan is in one
+    /// of `allowed`, else applied with `set` and audited as `action` (before: the state, and
+    /// for a requeue the attempts it resets; after: the new state) in one transaction.
+    /// Answers the scan as it now is.
+    func changeScan(
+        id: String, by actor: Principal, now: Date, action: String, from allowed: Set<ScanRecord.State>,
+        to target: ScanRecord.State, set assignments: SQLQueryString, refusal: @escaping @Sendable (String) -> any Error
+    ) async throws -> ScanRecord {
         let scope = TenantScope(tenantID: actor.tenantID)
         let kind = database.kind
         try await database.transaction { db in
             let sql = ScopedSQL(db: db, scope: scope)
             try await AuditLog.lockTenant(sql, kind: kind)
-            guard let row = try await sql.select("state", from: .scans, where: "id = \(bind: id)").first else {
+            guard let row = try await sql.select("state, attempts", from: .scans, where: "id = \(bind: id)").first else {
                 throw NotFound(description: "scan \(id) not found")
             }
             let state = try row.decode(column: "state", as: String.self)
-            guard state == ScanRecord.State.queued.rawValue else { throw ScanNotCancellable(state: state) }
-            try await sql.update(.scans, set: "state = 'cancelled', finished_at = \(bind: now.milliseconds)", where: "id = \(bind: id)")
+            guard let current = ScanRecord.State(rawValue: state), allowed.contains(current) else { throw refusal(state) }
+            try await sql.update(.scans, set: "state = \(bind: target.rawValue), \(assignments)", where: "id = \(bind: id)")
+            var before = ["state": state]
+            if target == .queued { before["attempts"] = String(try row.decode(column: "attempts", as: Int.self)) }
             try await AuditLog.append([AuditEntry(
-                actor: actor.id, action: "scan.cancelled", subject: "scan:\(id)",
-                before: Self.json(["state": state]), after: Self.json(["state": "cancelled"])
+                actor: actor.id, action: action, subject: "scan:\(id)",
+                before: Self.json(before), after: Self.json(["state": target.rawValue])
             )], at: now, sql)
         }
         guard let scan = try await self.scan(id: id, in: scope) else { throw NotFound(description: "scan \(id) not found") }
