@@ -96,11 +96,16 @@ let package = Package(
             ],
             resources: [.copy("Resources/openapi.json")]
         ),
-        // Runs the platform's queued scans in-process: claim, scan, record, report.
+        // One scan in a child process of its own: workspace, fetch, sandbox, limits, stop.
+        .target(
+            name: "VegaRunner",
+            dependencies: ["VegaModel", "VegaWorkspace", "VegaScanner", .product(name: "Logging", package: "swift-log")]
+        ),
+        // Runs the platform's queued scans: claim, run (in a runner), record, report.
         .target(
             name: "VegaWorker",
             dependencies: [
-                "VegaModel", "VegaLifecycle", "VegaStore", "VegaScanner", "VegaReports", "VegaArtifacts",
+                "VegaModel", "VegaLifecycle", "VegaStore", "VegaScanner", "VegaReports", "VegaArtifacts", "VegaRunner",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -113,7 +118,7 @@ let package = Package(
             name: "VegaCLI",
             dependencies: [
                 "VegaModel", "VegaWorkspace", "VegaSecrets", "VegaReports", "VegaScanner", "VegaAdvisories", "VegaLockfiles",
-                "VegaStore", "VegaServer", "VegaWorker", "VegaArtifacts",
+                "VegaStore", "VegaServer", "VegaWorker", "VegaArtifacts", "VegaRunner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 // The benchmarks' HTTP client (URLSession on Linux costs more per request than the server).
@@ -153,20 +158,23 @@ let package = Package(
         .testTarget(
             name: "VegaServerTests",
             dependencies: [
-                "VegaServer", "VegaStore", "VegaWorker", "VegaStoreTestSupport", "VegaTestSupport", "VegaHTTPTestSupport",
+                "vega", "VegaServer", "VegaStore", "VegaWorker", "VegaRunner", "VegaStoreTestSupport", "VegaTestSupport", "VegaHTTPTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                // The server-sent events test reads a live stream.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         // The artifact stores: SigV4 against AWS's published vectors, the folder, and a real S3-compatible server (scripts/s3).
         .testTarget(
             name: "VegaArtifactsTests",
             dependencies: [
-                "VegaArtifacts", "VegaServer", "VegaStore", "VegaWorker", "VegaCLI", "VegaStoreTestSupport", "VegaTestSupport",
+                "vega", "VegaArtifacts", "VegaServer", "VegaStore", "VegaWorker", "VegaRunner", "VegaCLI", "VegaStoreTestSupport", "VegaTestSupport",
                 "VegaHTTPTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
         .testTarget(name: "VegaScannerTests", dependencies: ["VegaScanner", "VegaReports", "VegaTestSupport"]),
+        .testTarget(name: "VegaRunnerTests", dependencies: ["vega", "VegaRunner", "VegaTestSupport"]),
         .testTarget(
             name: "VegaCLITests",
             dependencies: ["vega", "VegaTestSupport", "VegaStore", "VegaStoreTestSupport", .product(name: "SQLKit", package: "sql-kit"), .product(name: "Logging", package: "swift-log")]

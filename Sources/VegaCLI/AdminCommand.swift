@@ -8,7 +8,7 @@ struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin",
         abstract: "Operator tasks on the platform database.",
-        subcommands: [CreateUser.self, VerifyAudit.self]
+        subcommands: [CreateUser.self, VerifyAudit.self, SetQuota.self]
     )
 
     /// Opens and migrates the database, runs `body`, and always closes it.

@@ -6,12 +6,13 @@ import VegaScanner
 import VegaStore
 
 /// `vega maintenance`: the operator's housekeeping, run from cron or a timer on any machine
-/// that reaches the database and the artifact store. Today: artifact retention.
+/// that reaches the database and the artifact store: expired Idempotency-Keys, artifact retention.
 struct MaintenanceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "maintenance",
-        abstract: "Housekeeping: remove scans' reports older than the artifact retention.",
+        abstract: "Housekeeping: remove expired Idempotency-Keys, and scans' reports older than the artifact retention.",
         discussion: """
+            Every run removes the Idempotency-Keys of scan submissions older than 24 hours (which no longer answer anything). \
             With --artifact-retention-days N, every tenant's artifacts (reports, SBOMs) made more than N days ago are removed \
             from the artifact store, and their rows with them; each such scan gets a scan.artifacts_expired audit event, and \
             its downloads answer 410 artifact_expired. Safe to run again after a failure: what was not removed is tried again.
@@ -26,19 +27,20 @@ struct MaintenanceCommand: AsyncParsableCommand {
     var artifactRetentionDays: Int?
 
     func validate() throws {
-        guard let days = artifactRetentionDays else {
-            throw ValidationError("nothing to do: give --artifact-retention-days N")
-        }
-        guard days >= 1 else { throw ValidationError("--artifact-retention-days must be at least 1") }
+        if let days = artifactRetentionDays, days < 1 { throw ValidationError("--artifact-retention-days must be at least 1") }
     }
 
     func run() async throws {
-        let days = artifactRetentionDays ?? 0
-        let artifactStore = try artifacts.makeStore(dataDirectory: DataDirectory.resolve(database.dataDirectory))
+        let days = artifactRetentionDays
+        let artifactStore = try days.map { _ in try artifacts.makeStore(dataDirectory: DataDirectory.resolve(database.dataDirectory)) }
         let logger = Logger(label: "vega")
-        let summary = try await AdminCommand.withStore(database) { store in
-            try await Self.expireArtifacts(olderThan: days, store: store, artifacts: artifactStore, logger: logger)
+        let (keys, retention) = try await AdminCommand.withStore(database) { store in
+            let keys = try await store.removeExpiredIdempotencyKeys()
+            guard let days, let artifactStore else { return (keys, nil as RetentionSummary?) }
+            return (keys, try await Self.expireArtifacts(olderThan: days, store: store, artifacts: artifactStore, logger: logger))
         }
+        print("idempotency keys older than 24 hours: removed \(keys)")
+        guard let days, let artifactStore, let summary = retention else { return }
         print("artifact retention (\(days) days, \(artifactStore)): removed \(summary.artifacts) artifacts of \(summary.scans) scans")
         if let failure = summary.failure { throw MaintenanceFailure(description: failure) }
     }

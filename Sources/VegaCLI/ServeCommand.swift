@@ -49,6 +49,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var artifacts: ArtifactOptions
 
+    @OptionGroup(title: "Scan runners (the in-process worker's)") var runner: RunnerOptions
+
     @Option(help: "Address to listen on.")
     var host = "127.0.0.1"
 
@@ -70,6 +72,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(name: .customLong("max-active-scans"), help: "Each tenant's limit on scans queued or running at once; 0: unlimited (a tenant's own: vega admin set-quota).")
+    var maxActiveScans = ScanQuota().maxActiveScans
+
+    @Option(name: .customLong("max-scans-per-day"), help: "Each tenant's limit on scans submitted per UTC day; 0: unlimited (a tenant's own: vega admin set-quota).")
+    var maxScansPerDay = ScanQuota().maxScansPerDay
+
+    @Option(name: .customLong("max-upload-bytes"), help: "The largest archive a scan may be uploaded as (POST /v1/repositories/{id}/scans/archive), in bytes; larger is refused with 413.")
+    var maxUploadBytes: Int64 = 1 << 30
+
     @Flag(name: .customLong("no-worker"), help: "Serve the API only and run no scans here: an API node beside `vega worker` processes on the same database.")
     var noWorker = false
 
@@ -79,6 +90,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...65_535).contains(port) else { throw ValidationError("--port must be between 1 and 65535") }
+        guard maxUploadBytes > 0 else { throw ValidationError("--max-upload-bytes must be more than 0") }
+        guard maxActiveScans >= 0, maxScansPerDay >= 0 else { throw ValidationError("--max-active-scans and --max-scans-per-day must be 0 (unlimited) or more") }
     }
 
     /// Once per process, before the first logger is made: every later `Logger` writes this way.
@@ -123,13 +136,17 @@ struct ServeCommand: AsyncParsableCommand {
             let dataDirectory = DataDirectory.resolve(database.dataDirectory)
             let artifactStore = try artifacts.makeStore(dataDirectory: dataDirectory)
             logger.info("artifact store", metadata: ["artifacts": "\(artifactStore)"])
-            let worker = ScanWorker(store: store, dataDirectory: dataDirectory, artifacts: artifactStore, logger: logger)
+            let worker = ScanWorker(
+                store: store, dataDirectory: dataDirectory, artifacts: artifactStore, runner: runner.configuration(dataDirectory: dataDirectory),
+                logger: logger
+            )
             let app = VegaServer.buildApplication(
                 store: store,
                 configuration: .init(
                     host: host, port: port, dataDirectory: dataDirectory, artifacts: artifactStore, allowFileRepositories: allowFileRepositories,
                     metricsToken: metricsToken ?? ProcessInfo.processInfo.environment["VEGA_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 },
-                    secureCookies: !insecureCookies
+                    secureCookies: !insecureCookies, scanQuota: ScanQuota(maxActiveScans: maxActiveScans, maxScansPerDay: maxScansPerDay),
+                    maxUploadBytes: maxUploadBytes
                 ),
                 services: noWorker ? [] : [worker], logger: logger
             )

@@ -17,6 +17,9 @@ public enum VegaCommandLine {
             return 0
         } catch is PolicyFailure {
             return 1
+        } catch let code as ExitCode {
+            // A status chosen on purpose (`vega runner`'s), not an error to print.
+            return code.rawValue
         } catch is CancellationError {
             Terminal.writeError("vega: interrupted")
             return 130
@@ -41,6 +44,6 @@ struct Vega: AsyncParsableCommand {
         commandName: "vega",
         abstract: "Vega finds hard-coded secrets and vulnerable dependencies in a repository, offline.",
         version: VegaVersion.current,
-        subcommands: [ScanCommand.self, SBOMCommand.self, DatabaseCommand.self, RulesCommand.self, ServeCommand.self, WorkerCommand.self, MaintenanceCommand.self, MigrateCommand.self, AdminCommand.self, BenchCommand.self]
+        subcommands: [ScanCommand.self, SBOMCommand.self, DatabaseCommand.self, RulesCommand.self, ServeCommand.self, WorkerCommand.self, MaintenanceCommand.self, MigrateCommand.self, AdminCommand.self, BenchCommand.self, RunnerCommand.self]
     )
 }

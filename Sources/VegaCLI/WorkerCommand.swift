@@ -13,7 +13,8 @@ struct WorkerCommand: AsyncParsableCommand {
         abstract: "Run scan workers only (no API) on the platform database: SQLite in the data folder, or PostgreSQL.",
         discussion: """
             Each worker takes queued scans under a lease that heartbeats renew; a worker that dies loses its lease and another \
-            worker runs its scan again. SIGTERM (or Ctrl-C) stops the claiming at once and lets running scans end within \
+            worker runs its scan again. Each scan runs in a `vega runner` child process in a workspace of its own under the data \
+            folder, sandboxed by bubblewrap when it is installed, with the limits below. SIGTERM (or Ctrl-C) stops the claiming at once and lets running scans end within \
             --shutdown-grace; scans still running then are given back to the queue. Migrations run on start, as with `vega serve`. \
             Reports go to the data folder (keep it shared between workers and the API) or to --artifacts.
             """
@@ -23,13 +24,15 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @OptionGroup var artifacts: ArtifactOptions
 
+    @OptionGroup var runner: RunnerOptions
+
     @Option(help: "Scans to run at once in this process.")
     var concurrency = 1
 
     @Option(help: "How long a claim holds a scan without a heartbeat (heartbeats come every sixth of it): 60s, 5s, 500ms.")
     var lease = Interval(.seconds(60))
 
-    @Option(name: .customLong("poll-interval"), help: "How often an idle worker looks for a scan and for lost workers' scans.")
+    @Option(name: .customLong("poll-interval"), help: "How often an idle worker looks for a scan and for lost workers' scans. New scans wake it at once (on PostgreSQL from any process, on SQLite from its own); the poll is the fallback.")
     var pollInterval = Interval(.seconds(1))
 
     @Option(name: .customLong("shutdown-grace"), help: "After SIGTERM, how long running scans may take to end before they are given back to the queue.")
@@ -63,7 +66,7 @@ struct WorkerCommand: AsyncParsableCommand {
             let worker = ScanWorker(
                 store: Store(database: db), dataDirectory: dataDirectory, artifacts: try artifacts.makeStore(dataDirectory: dataDirectory),
                 pollInterval: pollInterval.duration, concurrency: concurrency, lease: lease.duration, shutdownGrace: shutdownGrace.duration,
-                trivialJobs: testTrivialJobs, logger: logger
+                runner: runner.configuration(dataDirectory: dataDirectory), trivialJobs: testTrivialJobs, logger: logger
             )
             logger.info("worker started", metadata: ["concurrency": "\(concurrency)", "lease": "\(lease)"])
             try await worker.runUntilSignalled()

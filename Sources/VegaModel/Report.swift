@@ -11,8 +11,9 @@ public struct EngineRun: Codable, Sendable, Hashable {
     }
 }
 
-/// The result of one scan, independent of output format.
-public struct ScanReport: Sendable {
+/// The result of one scan, independent of output format. Codable so an isolated runner
+/// process can hand it to the worker that started it.
+public struct ScanReport: Codable, Sendable {
     public var toolVersion: String
     /// What the user asked to scan (a path or a git URL with credentials removed).
     public var source: String

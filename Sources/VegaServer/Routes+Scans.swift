@@ -5,7 +5,7 @@ import VegaWorkspace
 
 /// Scans: submit for a ref, list, read, cancel, download the reports.
 extension APIRoutes {
-    struct NewScan: Decodable {
+    struct NewScan: Codable {
         var repositoryId: String
         var ref: String?
         var engines: [String]?
@@ -16,28 +16,31 @@ extension APIRoutes {
     }
 
     /// Queues a scan of a repository's ref (default: its default branch); a worker runs it.
+    /// The same scan already queued or running, or an Idempotency-Key's first scan, is
+    /// answered instead (Routes+Quotas.swift); a quota refuses with 429.
     @Sendable func submitScan(_ request: Request, context: VegaRequestContext) async throws -> Response {
         let principal = try context.require(.member, .scans)
+        let key = try Self.idempotencyKey(of: request)
         let input = try await JSONBody.decode(NewScan.self, allowing: ["repository_id", "ref", "engines"], from: request, context: context)
-        let known = ["secrets", "deps"]
-        if let engines = input.engines, engines.isEmpty || !engines.allSatisfy(known.contains) {
-            throw APIError(.unprocessableContent, "invalid_engines", "engines must be a non-empty list of: \(known.joined(separator: ", "))")
-        }
-        let ref: String?
-        do {
-            ref = try input.ref.map(GitRef.validate)
-        } catch {
-            throw APIError(.unprocessableContent, "invalid_ref", "\(error); give a branch, a tag or a full 40-character commit id")
-        }
+        if let engines = input.engines { _ = try Self.checkedEngines(engines) }
+        let ref = try input.ref.map(Self.checkedScanRef)
         let scope = TenantScope(tenantID: principal.tenantID)
         guard let repository = try await store.repository(id: input.repositoryId, in: scope) else {
             throw APIError.notFound("repository \(input.repositoryId)")
         }
-        let id = try await store.createScan(
-            repositoryID: repository.id, ref: ref ?? repository.defaultBranch, engines: input.engines ?? [], by: principal
+        // What the request asks, the same however it was written: a retry with the same key must match it.
+        let asked = NewScan(repositoryId: input.repositoryId, ref: ref, engines: input.engines.map { Set($0).sorted() })
+        let submission = ScanSubmission(
+            repositoryID: repository.id, ref: ref ?? repository.defaultBranch, engines: input.engines ?? [],
+            idempotency: try key.map { IdempotencyKey(key: $0, request: String(decoding: try JSONBody.encoder.encode(asked), as: UTF8.self)) }
         )
-        guard let scan = try await store.scan(id: id, in: scope) else { throw APIError.notFound("scan") }
-        return try JSONBody.response(scan, status: .accepted)
+        do {
+            return try Self.response(try await store.submitScan(submission, by: principal, quota: scanQuota))
+        } catch let refusal as Store.QuotaExceeded {
+            return Self.quotaExceeded(refusal, context: context)
+        } catch let reuse as Store.IdempotencyKeyReused {
+            throw APIError(.unprocessableContent, "idempotency_key_reused", reuse.description)
+        }
     }
 
     struct ScanPage: Encodable {
@@ -110,6 +113,24 @@ extension APIRoutes {
         var headers = HTTPFields()
         headers[.contentType] = contentType
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: contents)))
+    }
+
+    /// Engines a submission asks for: a non-empty list of known ones, else 422 `invalid_engines`.
+    static func checkedEngines(_ engines: [String]) throws -> [String] {
+        let known = ["secrets", "deps"]
+        guard !engines.isEmpty, engines.allSatisfy(known.contains) else {
+            throw APIError(.unprocessableContent, "invalid_engines", "engines must be a non-empty list of: \(known.joined(separator: ", "))")
+        }
+        return engines
+    }
+
+    /// A scan's ref as git accepts it (`GitRef.validate`), else 422 `invalid_ref`.
+    static func checkedScanRef(_ ref: String) throws -> String {
+        do {
+            return try GitRef.validate(ref)
+        } catch {
+            throw APIError(.unprocessableContent, "invalid_ref", "\(error); give a branch, a tag or a full 40-character commit id")
+        }
     }
 
     // MARK: Query parameters every list shares

@@ -15,6 +15,12 @@ struct APIRoutes {
     let allowFileRepositories: Bool
     /// Whether the session cookie is marked Secure (sent over HTTPS only).
     let secureCookies: Bool
+    /// Every tenant's limits on scans, unless the operator set its own.
+    let scanQuota: ScanQuota
+    /// The largest archive `POST …/scans/archive` takes (`vega serve --max-upload-bytes`).
+    let maxUploadBytes: Int64
+    /// How `GET /v1/scans/{id}/events` polls and keeps its connection alive.
+    let scanEventTiming: ScanEventTiming
 
     func register(on router: RouterGroup<VegaRequestContext>) {
         router.get("me", use: me)
@@ -29,12 +35,15 @@ struct APIRoutes {
         router.post("repositories/:repository/results", use: uploadResults)
         router.post("scans", use: submitScan)
         router.get("scans", use: listScans)
+        router.post("repositories/:repository/scans/archive", use: uploadArchive)
         router.get("scans/:id", use: getScan)
+        router.get("scans/:id/events", use: scanEvents)
         router.post("scans/:id/cancel", use: cancelScan)
         router.post("scans/:id/retry", use: retryScan)
         router.get("scans/:id/report.sarif", use: downloadSARIF)
         router.get("scans/:id/report.json", use: downloadJSON)
         router.get("usage", use: usage)
+        router.get("quotas", use: quotas)
         router.get("components", use: components)
         router.get("events", use: events)
         router.post("api-keys", use: createAPIKey)

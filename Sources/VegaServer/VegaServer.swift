@@ -22,10 +22,18 @@ public enum VegaServer {
         /// default: Vega is meant to sit behind a TLS proxy, and browsers accept Secure
         /// cookies from http://localhost too. Off only for plain HTTP to another host.
         public var secureCookies: Bool
+        /// Every tenant's limits on scans (`vega serve --max-active-scans`, `--max-scans-per-day`),
+        /// unless the operator set the tenant's own (`vega admin set-quota`).
+        public var scanQuota: ScanQuota
+        /// The largest archive a scan may be uploaded as (`vega serve --max-upload-bytes`); larger is 413.
+        public var maxUploadBytes: Int64
+        /// How a scan's event stream polls and keeps its connection alive (tests make it quicker).
+        public var scanEvents: ScanEventTiming
 
         public init(
             host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "vega-data", artifacts: (any ArtifactStore)? = nil,
-            allowFileRepositories: Bool = false, metricsToken: String? = nil, secureCookies: Bool = true
+            allowFileRepositories: Bool = false, metricsToken: String? = nil, secureCookies: Bool = true, scanQuota: ScanQuota = ScanQuota(),
+            maxUploadBytes: Int64 = 1 << 30, scanEvents: ScanEventTiming = ScanEventTiming()
         ) {
             self.host = host
             self.port = port
@@ -34,6 +42,9 @@ public enum VegaServer {
             self.allowFileRepositories = allowFileRepositories
             self.metricsToken = metricsToken
             self.secureCookies = secureCookies
+            self.scanQuota = scanQuota
+            self.maxUploadBytes = maxUploadBytes
+            self.scanEvents = scanEvents
         }
     }
 
@@ -79,7 +90,8 @@ public enum VegaServer {
         }
         let routes = APIRoutes(
             store: store, artifacts: artifacts, allowFileRepositories: configuration.allowFileRepositories,
-            secureCookies: configuration.secureCookies
+            secureCookies: configuration.secureCookies, scanQuota: configuration.scanQuota,
+            maxUploadBytes: configuration.maxUploadBytes, scanEventTiming: configuration.scanEvents
         )
         // Signing in needs no credentials: mounted beside the authenticated group, not in it.
         routes.registerSignIn(on: router.group("v1"))

@@ -276,6 +276,39 @@ public enum Migrator {
             "CREATE INDEX scans_queue ON scans (priority DESC, run_at, id) WHERE state = 'queued'",
             "CREATE INDEX scans_leases ON scans (state, lease_expires_at)",
         ]),
+        // Submissions (Store+Submission.swift), each checked in the transaction that would
+        // queue the scan: a queued or running scan of the same repository, ref and engines is
+        // found in `scans_active` (whose predicate also serves the active-scans count); an
+        // Idempotency-Key answers its first scan for 24 hours; the daily quota counts
+        // `usage_days.submitted`; an operator's per-tenant limits override the server's.
+        Migration(version: 8, summary: "scan submissions: duplicates, Idempotency-Key, per-tenant quotas", statements: [
+            "CREATE INDEX scans_active ON scans (tenant_id, repository_id, ref) WHERE state IN ('queued', 'running')",
+            """
+            CREATE TABLE idempotency_keys (
+                tenant_id TEXT NOT NULL REFERENCES tenants(id),
+                idempotency_key TEXT NOT NULL,
+                request_hash TEXT NOT NULL,
+                scan_id TEXT NOT NULL REFERENCES scans(id),
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (tenant_id, idempotency_key)
+            )
+            """,
+            "CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at)",
+            """
+            CREATE TABLE tenant_quotas (
+                tenant_id TEXT PRIMARY KEY REFERENCES tenants(id),
+                max_active_scans BIGINT,
+                max_scans_per_day BIGINT,
+                updated_at BIGINT NOT NULL
+            )
+            """,
+            "ALTER TABLE usage_days ADD COLUMN submitted BIGINT NOT NULL DEFAULT 0",
+        ]),
+        // Scans of an uploaded archive (POST /v1/repositories/{id}/scans/archive): the
+        // artifact store's key of the archive the worker scans instead of cloning.
+        Migration(version: 9, summary: "scans of uploaded archives: the archive's artifact key", statements: [
+            "ALTER TABLE scans ADD COLUMN source_archive TEXT",
+        ]),
     ]
 
     /// The highest version a database may be at for this build to use it.

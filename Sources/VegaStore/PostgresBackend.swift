@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresKit
+import Synchronization
 
 /// PostgreSQL through PostgresNIO's `PostgresClient`, the maintained connection pool.
 public final class PostgresBackend: StoreDatabase {
@@ -8,6 +9,15 @@ public final class PostgresBackend: StoreDatabase {
     private let client: PostgresClient
     /// The pool's run loop. It lives exactly as long as this backend: `shutdown` ends it.
     private let runner: Task<Void, Never>
+    /// Wakes this process's idle workers when any process queues a scan.
+    let wakeups = ScanWakeups()
+    private let listening: Mutex<Listening> = Mutex(.notStarted)
+    private let connectionConfiguration: PostgresConnection.Configuration
+    private let logger: Logger
+
+    private enum Listening {
+        case notStarted, running(Task<Void, Never>), shutDown
+    }
 
     /// `url`: `postgres://user:password@host:port/database[?sslmode=…]`.
     public init(url: String, logger: Logger) throws {
@@ -30,6 +40,8 @@ public final class PostgresBackend: StoreDatabase {
         )
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
+        connectionConfiguration = core
+        self.logger = logger
         runner = Task { await client.run() }
     }
 
@@ -37,13 +49,85 @@ public final class PostgresBackend: StoreDatabase {
         try await client.withConnection { connection in try await body(connection.sql()) }
     }
 
+    /// `inTransaction`, but for a connection the server closed (a restart, a lost network):
+    /// the server rolled its transaction back, and a ROLLBACK written to it would never be
+    /// answered — PostgresNIO drops a write to a closed channel without failing the query —
+    /// so the caller would wait forever instead of seeing the error.
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await client.withConnection { connection in try await inTransaction(connection.sql(), begin: "BEGIN", body) }
+        try await client.withConnection { connection in
+            let sql = connection.sql()
+            try await sql.raw("BEGIN").run()
+            do {
+                let result = try await body(sql)
+                try await sql.raw("COMMIT").run()
+                return result
+            } catch {
+                // In a task of its own, which the caller's cancellation does not reach (see `inTransaction`).
+                if !connection.isClosed { await Task { try? await sql.raw("ROLLBACK").run() }.value }
+                throw error
+            }
+        }
     }
 
     public func shutdown() async throws {
+        let listener = listening.withLock { state in
+            defer { state = .shutDown }
+            guard case .running(let task) = state else { return nil as Task<Void, Never>? }
+            return task
+        }
+        listener?.cancel()
+        await listener?.value
         runner.cancel()
         await runner.value
+    }
+
+    /// Starts, once, the connection that LISTENs for queued scans (see `ScanWakeups`): by
+    /// the first idle worker, so an API-only process holds none.
+    func listenForQueuedScans() {
+        listening.withLock { state in
+            guard case .notStarted = state else { return }
+            state = .running(Task { [connectionConfiguration, wakeups, logger] in
+                await Self.listen(configuration: connectionConfiguration, wakeups: wakeups, logger: logger)
+            })
+        }
+    }
+
+    /// LISTENs on a connection of its own (the pool would hand a pooled one to other work)
+    /// until cancelled. A lost connection is logged and opened again after 0.5 s, doubling
+    /// up to 30 s, while the workers keep polling; each (re)connection wakes them once, for
+    /// the scans queued while nobody listened.
+    private static func listen(configuration: PostgresConnection.Configuration, wakeups: ScanWakeups, logger: Logger) async {
+        var retry = Duration.milliseconds(500)
+        var lost = false
+        while !Task.isCancelled {
+            var failure: (any Error)?
+            do {
+                let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+                do {
+                    try await connection.listen(on: Store.scanChannel) { notifications in
+                        if lost { logger.notice("listening for queued scans again") }
+                        lost = false
+                        retry = .milliseconds(500)
+                        wakeups.wakeAll()
+                        for try await notification in notifications {
+                            wakeups.scanQueued(runAt: Int64(notification.payload) ?? 0)
+                        }
+                    }
+                } catch {
+                    failure = error
+                }
+                try? await connection.close()
+            } catch {
+                failure = error
+            }
+            guard !Task.isCancelled else { return }
+            lost = true
+            logger.warning("not listening for queued scans: polling until the connection is back", metadata: [
+                "error": "\(failure.map { "\($0)" } ?? "the connection closed")", "retry_in": "\(retry)",
+            ])
+            try? await Task.sleep(for: retry)
+            retry = min(retry * 2, .seconds(30))
+        }
     }
 
     /// The URL without its password, for messages.

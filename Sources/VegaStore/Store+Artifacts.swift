@@ -28,17 +28,42 @@ extension Store {
     public func recordArtifact(
         scanID: String, kind: String, location: String, contents: Data, in scope: TenantScope, now: Date = Date()
     ) async throws -> Artifact {
-        let artifact = Artifact(
+        let artifact = Self.artifact(scanID: scanID, kind: kind, location: location, contents: contents, now: now)
+        try await database.transaction { db in
+            try await Self.insert(artifact, ScopedSQL(db: db, scope: scope))
+        }
+        return artifact
+    }
+
+    /// A worker's artifact for the scan it runs, recorded only while its claim holds the
+    /// scan (else `LeaseLost`, nothing written): a worker that lost the scan leaves no rows.
+    /// Replaces the scan's earlier artifact of the same kind, so a retry's summary and log
+    /// take the place of the failed attempt's.
+    @discardableResult
+    public func recordArtifact(kind: String, location: String, contents: Data, for claimed: ClaimedScan, now: Date = Date()) async throws -> Artifact {
+        let artifact = Self.artifact(scanID: claimed.scanID, kind: kind, location: location, contents: contents, now: now)
+        try await database.transaction { db in
+            let sql = ScopedSQL(db: db, scope: claimed.scope)
+            // Locks the scan's row under the claim (PostgreSQL) until the insert commits.
+            try await Self.fenced(claimed, set: "heartbeat_at = heartbeat_at", sql)
+            try await sql.delete(from: .artifacts, where: "scan_id = \(bind: claimed.scanID) AND kind = \(bind: kind)")
+            try await Self.insert(artifact, sql)
+        }
+        return artifact
+    }
+
+    static func artifact(scanID: String, kind: String, location: String, contents: Data, now: Date) -> Artifact {
+        Artifact(
             id: Self.newID("art"), scanID: scanID, kind: kind, location: location, size: contents.count,
             sha256: Secrets.sha256(bytes: contents), createdAt: Date(milliseconds: now.milliseconds)
         )
-        try await database.transaction { db in
-            try await ScopedSQL(db: db, scope: scope).insert(into: .artifacts, [
-                "id": artifact.id, "scan_id": scanID, "kind": kind, "location": location, "size": artifact.size,
-                "sha256": artifact.sha256, "created_at": now.milliseconds,
-            ])
-        }
-        return artifact
+    }
+
+    static func insert(_ artifact: Artifact, _ sql: ScopedSQL) async throws {
+        try await sql.insert(into: .artifacts, [
+            "id": artifact.id, "scan_id": artifact.scanID, "kind": artifact.kind, "location": artifact.location, "size": artifact.size,
+            "sha256": artifact.sha256, "created_at": artifact.createdAt.milliseconds,
+        ])
     }
 
     public func artifacts(scanID: String, in scope: TenantScope) async throws -> [Artifact] {

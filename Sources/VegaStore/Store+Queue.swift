@@ -104,7 +104,12 @@ extension Store {
         var assignments: SQLQueryString = "state = 'queued', error = \(bind: error), run_at = \(bind: runAt), \(Self.leaseReleased)"
         if let progress { assignments += ", progress = \(bind: Self.json(progress))" }
         let set = assignments
-        try await singleStatement { db in try await Self.fenced(claimed, set: set, ScopedSQL(db: db, scope: claimed.scope)) }
+        let kind = database.kind
+        try await singleStatement { db in
+            try await Self.fenced(claimed, set: set, ScopedSQL(db: db, scope: claimed.scope))
+            try await Self.announceQueued(runAt: runAt, kind: kind, db)
+        }
+        wakeLocalWorkers(runAt: runAt)
         return .queued
     }
 
@@ -112,12 +117,15 @@ extension Store {
     /// worker that stops before the scan ends. The attempt does not count. False when
     /// the claim had already lost the scan.
     public func releaseScan(_ claimed: ClaimedScan, now: Date = Date()) async throws -> Bool {
+        let kind = database.kind
         do {
             try await singleStatement { db in
                 try await Self.fenced(claimed, set: """
                     state = 'queued', attempts = attempts - 1, run_at = \(bind: now.milliseconds), progress = NULL, \(Self.leaseReleased)
                     """, ScopedSQL(db: db, scope: claimed.scope))
+                try await Self.announceQueued(runAt: now.milliseconds, kind: kind, db)
             }
+            wakeLocalWorkers(runAt: now.milliseconds)
             return true
         } catch is LeaseLost {
             return false
@@ -139,13 +147,16 @@ extension Store {
                 """).all()
         }
         guard !expired.isEmpty else { return [] }
-        return try await database.transaction { db in
+        let kind = database.kind
+        let (reclaimed, requeuedAt) = try await database.transaction { db in
             var reclaimed: [ReclaimedScan] = []
+            var requeuedAt: [Int64] = []
             for row in expired {
                 let id = try row.decode(column: "id", as: String.self)
                 let scope = TenantScope(tenantID: try row.decode(column: "tenant_id", as: String.self))
                 let attempts = try row.decode(column: "attempts", as: Int.self)
                 let dead = attempts >= (try row.decode(column: "max_attempts", as: Int.self))
+                let runAt = at + backoff.delay(afterAttempt: attempts).milliseconds
                 let assignments: SQLQueryString = dead
                     ? """
                         state = 'dead', error = \(bind: "worker lost (lease expired) after \(attempts) attempts"),
@@ -153,7 +164,7 @@ extension Store {
                         """
                     : """
                         state = 'queued', error = \(bind: "worker lost (lease expired) on attempt \(attempts)"),
-                        run_at = \(bind: at + backoff.delay(afterAttempt: attempts).milliseconds), \(Self.leaseReleased)
+                        run_at = \(bind: runAt), \(Self.leaseReleased)
                         """
                 // Still expired and still that claim's: a heartbeat since the read above wins.
                 let changed = try await db.raw("""
@@ -166,15 +177,20 @@ extension Store {
                 // A dead scan has ended: it counts once in its tenant's usage, like a failed one.
                 if dead { try await Self.addUsage(ScanUsage(files: 0, bytes: 0, findings: 0), on: CalendarDay(now), ScopedSQL(db: db, scope: scope)) }
                 reclaimed.append(ReclaimedScan(scanID: id, scope: scope, state: dead ? .dead : .queued))
+                if !dead { requeuedAt.append(runAt) }
             }
-            return reclaimed
+            // The earliest is enough: a woken worker that finds a later one not yet due polls for it.
+            if let first = requeuedAt.min() { try await Self.announceQueued(runAt: first, kind: kind, db) }
+            return (reclaimed, requeuedAt)
         }
+        if let first = requeuedAt.min() { wakeLocalWorkers(runAt: first) }
+        return reclaimed
     }
 
     /// Sends a dead or failed scan back to the queue with its attempts reset, to run at
     /// once, with its `scan.retried` event by `actor`.
     public func retryScan(id: String, by actor: Principal, now: Date = Date()) async throws -> ScanRecord {
-        try await changeScan(
+        let scan = try await changeScan(
             id: id, by: actor, now: now, action: "scan.retried", from: [.dead, .failed], to: .queued,
             set: """
                 attempts = 0, run_at = \(bind: now.milliseconds), error = NULL, completeness = NULL,
@@ -182,6 +198,11 @@ extension Store {
                 """,
             refusal: { ScanNotRetryable(state: $0) }
         )
+        // After the commit, on its own: a NOTIFY lost here only leaves the scan to the polling.
+        let kind = database.kind
+        try? await database.withConnection { db in try await Self.announceQueued(runAt: now.milliseconds, kind: kind, db) }
+        wakeLocalWorkers(runAt: now.milliseconds)
+        return scan
     }
 
     /// Scans of every tenant waiting in the queue and running now: an operator's view.
@@ -240,12 +261,16 @@ extension Store {
     /// token); otherwise writes nothing and throws `LeaseLost`. On PostgreSQL the row stays
     /// locked until the caller's transaction ends, so nothing can take the scan meanwhile.
     static func fenced(_ claimed: ClaimedScan, set: SQLQueryString, _ sql: ScopedSQL) async throws {
+        // On PostgreSQL only the id is a search condition (a row compared with IS NOT DISTINCT
+        // FROM is no index's), so the primary key is always read: with the statistics of
+        // before a burst the planner would otherwise pick `scans_leases` or `scans_active` and
+        // filter through thousands of rows. None of the values is NULL, so it is plain equality.
+        let holder: SQLQueryString = sql.db.dialect.name == "postgresql"
+            ? "(tenant_id, state, lease_token) IS NOT DISTINCT FROM (\(bind: claimed.scope.tenantID), 'running', \(bind: claimed.leaseToken))"
+            : "tenant_id = \(bind: claimed.scope.tenantID) AND state = 'running' AND lease_token = \(bind: claimed.leaseToken)"
         // RETURNING tells whether the row matched, the same way on both databases.
         let matched = try await sql.db.raw("""
-            UPDATE scans SET \(set)
-            WHERE tenant_id = \(bind: claimed.scope.tenantID) AND id = \(bind: claimed.scanID)
-                AND state = 'running' AND lease_token = \(bind: claimed.leaseToken)
-            RETURNING id
+            UPDATE scans SET \(set) WHERE id = \(bind: claimed.scanID) AND \(holder) RETURNING id
             """).all()
         guard !matched.isEmpty else { throw LeaseLost(scanID: claimed.scanID) }
     }

@@ -83,6 +83,9 @@ public struct ClaimedScan: Sendable, Hashable {
     public var repositoryID: String
     public var repositoryURL: String
     public var ref: String
+    /// For a scan of an uploaded archive, the artifact store's key of that archive: the
+    /// worker scans it (`ScanSource`) instead of cloning `repositoryURL`.
+    public var sourceArchive: String? = nil
     public var engines: [String]
     /// 1 for the first run, 2 for the first retry, …
     public var attempt: Int
@@ -189,31 +192,45 @@ extension Store {
     /// and SQLite's single writer runs one claim at a time. One statement, served by the
     /// `scans_queue` index.
     public func claimNextScan(now: Date = Date(), lease: Duration = .seconds(60)) async throws -> ClaimedScan? {
-        let lock: SQLQueryString = database.kind == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
+        try await claimNextScans(limit: 1, now: now, lease: lease).first
+    }
+
+    /// `claimNextScan` for a worker with several free slots: up to `limit` scans in the
+    /// same order, taken by one statement (in no particular order in the answer). They
+    /// share the claim's fencing token, which tells apart the claims of one scan; every
+    /// write for one of them is still fenced on its own row.
+    public func claimNextScans(limit: Int, now: Date = Date(), lease: Duration = .seconds(60)) async throws -> [ClaimedScan] {
         let token = Self.leaseToken()
         let at = now.milliseconds
         let progress = Self.json(ScanProgress(phase: .cloning))
+        let next: SQLQueryString = """
+            SELECT id FROM scans WHERE state = 'queued' AND run_at <= \(bind: at)
+            ORDER BY priority DESC, run_at, id LIMIT \(literal: max(1, limit))
+            """
+        // On PostgreSQL an ARRAY sub-select runs once, before the update: a plain IN could be
+        // run again per row and lock more scans than it takes.
+        let chosen: SQLQueryString = database.kind == .postgres ? "id = ANY(ARRAY(\(next) FOR UPDATE SKIP LOCKED))" : "id IN (\(next))"
         return try await singleStatement { db in
-            guard let row = try await db.raw("""
+            try await db.raw("""
                 UPDATE scans SET state = 'running', attempts = attempts + 1, lease_token = \(bind: token),
                     lease_expires_at = \(bind: at + lease.milliseconds), heartbeat_at = \(bind: at),
                     started_at = \(bind: at), progress = \(bind: progress)
-                WHERE id = (
-                    SELECT id FROM scans WHERE state = 'queued' AND run_at <= \(bind: at)
-                    ORDER BY priority DESC, run_at, id LIMIT 1 \(lock))
-                RETURNING id, tenant_id, repository_id, ref, engines, attempts, max_attempts,
+                WHERE \(chosen)
+                RETURNING id, tenant_id, repository_id, ref, engines, attempts, max_attempts, source_archive,
                     (SELECT url FROM repositories WHERE repositories.id = scans.repository_id AND repositories.tenant_id = scans.tenant_id) AS url
-                """).first() else { return nil }
-            return ClaimedScan(
-                scope: TenantScope(tenantID: try row.decode(column: "tenant_id", as: String.self)),
-                scanID: try row.decode(column: "id", as: String.self),
-                repositoryID: try row.decode(column: "repository_id", as: String.self),
-                repositoryURL: try row.decode(column: "url", as: String.self),
-                ref: try row.decode(column: "ref", as: String.self),
-                engines: try row.decode(column: "engines", as: String.self).split(separator: ",").map(String.init),
-                attempt: try row.decode(column: "attempts", as: Int.self), maxAttempts: try row.decode(column: "max_attempts", as: Int.self),
-                leaseToken: token, lease: lease
-            )
+                """).all().map { row in
+                ClaimedScan(
+                    scope: TenantScope(tenantID: try row.decode(column: "tenant_id", as: String.self)),
+                    scanID: try row.decode(column: "id", as: String.self),
+                    repositoryID: try row.decode(column: "repository_id", as: String.self),
+                    repositoryURL: try row.decode(column: "url", as: String.self),
+                    ref: try row.decode(column: "ref", as: String.self),
+                    sourceArchive: try row.decode(column: "source_archive", as: String?.self),
+                    engines: try row.decode(column: "engines", as: String.self).split(separator: ",").map(String.init),
+                    attempt: try row.decode(column: "attempts", as: Int.self), maxAttempts: try row.decode(column: "max_attempts", as: Int.self),
+                    leaseToken: token, lease: lease
+                )
+            }
         }
     }
 
@@ -255,12 +272,13 @@ extension Store {
 }
 
 extension Store {
-    /// Cancels a queued scan at once. A running scan cannot be stopped yet (the worker does
-    /// not poll for it), so it is refused rather than left half-cancelled.
+    /// Cancels a queued or running scan at once. A running scan's lease is taken from its
+    /// worker, so none of its later writes is stored; the worker sees that within a second
+    /// (`checkLease`) and stops the scan's runner.
     public func cancelScan(id: String, by actor: Principal, now: Date = Date()) async throws -> ScanRecord {
         try await changeScan(
-            id: id, by: actor, now: now, action: "scan.cancelled", from: [.queued], to: .cancelled,
-            set: "finished_at = \(bind: now.milliseconds)", refusal: { ScanNotCancellable(state: $0) }
+            id: id, by: actor, now: now, action: "scan.cancelled", from: [.queued, .running], to: .cancelled,
+            set: "finished_at = \(bind: now.milliseconds), \(Self.leaseReleased)", refusal: { ScanNotCancellable(state: $0) }
         )
     }
 
@@ -296,6 +314,34 @@ extension Store {
 
     public struct ScanNotCancellable: Error, CustomStringConvertible, Sendable {
         public var state: String
-        public var description: String { "the scan is \(state); only a queued scan can be cancelled" }
+        public var description: String { "the scan is \(state); only a queued or running scan can be cancelled" }
+    }
+}
+
+extension Store {
+    /// Queues a scan of an uploaded archive, already in the artifact store under `archive`
+    /// (its key): the tenant's quotas apply as to any submission (`QuotaExceeded`), but no
+    /// two uploads are the same source, so there is no duplicate check. The scan row gets
+    /// its archive in the same transaction that inserts it, so no worker can take it first.
+    public func submitArchiveScan(
+        repositoryID: String, ref: String, engines: [String], archive: String, by actor: Principal, quota defaults: ScanQuota,
+        now: Date = Date()
+    ) async throws -> ScanRecord {
+        let scope = TenantScope(tenantID: actor.tenantID)
+        let kind = database.kind
+        let scan = try await database.transaction { db in
+            let sql = ScopedSQL(db: db, scope: scope)
+            try await AuditLog.lockTenant(sql, kind: kind)
+            guard try await sql.exists(in: .repositories, where: "id = \(bind: repositoryID)") else {
+                throw NotFound(description: "repository \(repositoryID) not found")
+            }
+            try await Self.checkQuota(Self.quota(defaults, sql).limits, now: now, sql)
+            let id = try await Self.queueScan(repositoryID: repositoryID, ref: ref, engines: engines, by: actor, now: now, kind: kind, sql)
+            try await sql.update(.scans, set: "source_archive = \(bind: archive)", where: "id = \(bind: id)")
+            guard let scan = try await Self.scan(id: id, sql) else { throw NotFound(description: "scan \(id) not found") }
+            return scan
+        }
+        wakeLocalWorkers(runAt: now.milliseconds)
+        return scan
     }
 }

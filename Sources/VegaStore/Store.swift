@@ -93,30 +93,7 @@ public struct Store: Sendable {
         return id
     }
 
-    /// Queues a scan in the actor's tenant, with its `scan.submitted` event. `engines`:
-    /// empty for the default ones.
-    public func createScan(
-        repositoryID: String, ref: String, engines: [String], by actor: Principal, now: Date = Date()
-    ) async throws -> String {
-        let id = Self.newID("scn")
-        let kind = database.kind
-        try await database.transaction { db in
-            let sql = ScopedSQL(db: db, scope: TenantScope(tenantID: actor.tenantID))
-            try await AuditLog.lockTenant(sql, kind: kind)
-            guard try await sql.exists(in: .repositories, where: "id = \(bind: repositoryID)") else {
-                throw NotFound(description: "repository \(repositoryID) not found")
-            }
-            try await sql.insert(into: .scans, [
-                "id": id, "repository_id": repositoryID, "ref": ref, "state": "queued",
-                "engines": engines.joined(separator: ","), "queued_at": now.milliseconds, "run_at": now.milliseconds,
-            ])
-            try await AuditLog.append([AuditEntry(
-                actor: actor.id, action: "scan.submitted", subject: "scan:\(id)",
-                after: Self.json(["repository": repositoryID, "ref": ref, "engines": engines, "state": "queued"])
-            )], at: now, sql)
-        }
-        return id
-    }
+    // Scans are submitted in Store+Submission.swift (duplicates, Idempotency-Key, quotas).
 
     // MARK: Findings
 

@@ -18,6 +18,7 @@ enum TenantTable: String, Sendable {
     case findingOccurrences = "finding_occurrences", events, artifacts, usageDays = "usage_days"
     case sbomComponents = "sbom_components"
     case sessions
+    case idempotencyKeys = "idempotency_keys", tenantQuotas = "tenant_quotas"
 }
 
 /// A connection seen through a tenant scope.

@@ -6,14 +6,18 @@ import VegaArtifacts
 import VegaLifecycle
 import VegaModel
 import VegaReports
+import VegaRunner
 import VegaScanner
 import VegaStore
+import VegaWorkspace
 
 /// Runs queued scans from the database's durable queue: `concurrency` claim loops, each
-/// taking the next scan under a lease, running the same pipeline as `vega scan` while a
-/// heartbeat renews the lease, then recording findings and components, putting the
-/// reports in the artifact store and marking the scan done — every write fenced by the
-/// lease's token, so a worker that lost its scan stores nothing. Each loop also runs the
+/// taking the next scan under a lease, fetching its source into a workspace of its own and
+/// scanning it in an isolated runner process (`ScanRunner`) while a heartbeat renews the
+/// lease, then recording findings and components, putting the reports, the runner summary
+/// and the debug log in the artifact store and marking the scan done — every write fenced
+/// by the lease's token, so a worker that lost its scan, or whose scan was cancelled,
+/// stores nothing; it notices within a second and stops the runner. Each loop also runs the
 /// reaper, which requeues the scans of workers that died. Any number of these, in any
 /// number of processes (`vega serve`, `vega worker`), can share one database.
 public struct ScanWorker: Service {
@@ -33,6 +37,7 @@ public struct ScanWorker: Service {
     /// then they are stopped and given back to the queue.
     let shutdownGrace: Duration
     let backoff: RetryBackoff
+    let runner: ScanRunner
     /// Test hook (`vega worker --test-trivial-jobs`, hidden): each claimed scan is finished
     /// at once — one heartbeat, then succeeded — without cloning or scanning, so tests can
     /// push thousands of scans through the real claim/heartbeat/finish calls of several
@@ -43,7 +48,7 @@ public struct ScanWorker: Service {
     public init(
         store: Store, dataDirectory: String, artifacts: (any ArtifactStore)? = nil, pollInterval: Duration = .seconds(1),
         progressInterval: Duration = .seconds(1), concurrency: Int = 1, lease: Duration = .seconds(60), shutdownGrace: Duration = .seconds(30),
-        backoff: RetryBackoff = RetryBackoff(), trivialJobs: Bool = false, logger: Logger
+        backoff: RetryBackoff = RetryBackoff(), runner: RunnerConfiguration? = nil, trivialJobs: Bool = false, logger: Logger
     ) {
         self.store = store
         self.dataDirectory = dataDirectory
@@ -54,6 +59,7 @@ public struct ScanWorker: Service {
         self.lease = lease
         self.shutdownGrace = shutdownGrace
         self.backoff = backoff
+        self.runner = ScanRunner(configuration: runner ?? RunnerConfiguration(workspaceRoot: RunnerConfiguration.workspaces(in: dataDirectory)))
         self.trivialJobs = trivialJobs
         self.logger = logger
     }
@@ -62,6 +68,10 @@ public struct ScanWorker: Service {
     /// once and lets running scans end within `shutdownGrace`; after that, or on
     /// cancellation, they are stopped and released. A stop is a normal end, not an error.
     public func run() async throws {
+        if !trivialJobs {
+            let swept = try runner.prepare(logger: logger)
+            if swept > 0 { logger.notice("removed workspaces left by stopped workers", metadata: ["workspaces": "\(swept)"]) }
+        }
         let counters = Counters()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -106,8 +116,9 @@ public struct ScanWorker: Service {
                 await execute(claimed)
                 counters.ran.add(1, ordering: .relaxed)
             } else {
-                // Woken by a graceful shutdown, so an idle worker stops at once.
-                try? await cancelWhenGracefulShutdown { [pollInterval] in try await Task.sleep(for: pollInterval) }
+                // Woken by a queued scan (PostgreSQL's NOTIFY, or this process's own submission),
+                // else polls; and by a graceful shutdown, so an idle worker stops at once.
+                try? await cancelWhenGracefulShutdown { [store, pollInterval] in await store.waitForQueuedScans(upTo: pollInterval) }
             }
         }
     }
@@ -155,17 +166,24 @@ public struct ScanWorker: Service {
         }
     }
 
-    /// The scan itself, its records and its end state.
+    /// The scan itself, its records and its end state. The workspace is removed whatever happens.
     func perform(_ claimed: ClaimedScan, leaseLost: Flag, logger: Logger) async {
         let tracker = ProgressTracker()
+        let started = ContinuousClock.now
+        let workspace: String
         do {
-            let request = ScanRequest(
-                source: claimed.repositoryURL, engines: claimed.engines.isEmpty ? nil : claimed.engines, ref: claimed.ref,
-                dataDirectory: dataDirectory
-            )
-            let outcome = try await scan(request, for: claimed, tracker: tracker)
-            let report = outcome.report
-            try await store.updateScan(claimed, progress: tracker.recording(report), commit: outcome.commit)
+            workspace = try runner.makeWorkspace(for: "\(claimed.scanID)-\(claimed.attempt)")
+        } catch {
+            // The worker's own disk, not the scan, failed: worth another attempt, maybe elsewhere.
+            await fail(claimed, message: "cannot create the scan's workspace: \(error)", retryable: true, tracker: tracker, logger: logger)
+            return
+        }
+        defer { runner.removeWorkspace(workspace) }
+        var attempt = Attempt()
+        do {
+            attempt = try await watched(claimed, tracker: tracker) { try await run(claimed, in: workspace, tracker: tracker) }
+            let report = try attempt.report()
+            try await store.updateScan(claimed, progress: tracker.recording(report), commit: attempt.commit)
             try await store.record(
                 ScanObservation(scanID: claimed.scanID, branch: claimed.ref, completeness: .complete,
                                 engines: Set(report.engines.map(\.engine)), at: Date(), findings: report.findings),
@@ -176,13 +194,14 @@ public struct ScanWorker: Service {
                 try await store.replaceComponents(report.dependencies, scanID: claimed.scanID, repositoryID: claimed.repositoryID, in: claimed.scope)
             }
             try await writeReports(report, for: claimed)
+            try await writeRunnerArtifacts(attempt, report: report, error: nil, started: started, tracker: tracker, for: claimed)
             var done = tracker.current
             done.phase = .done
             // Complete, as the observation above was recorded.
             try await store.finishScan(claimed, state: .succeeded, completeness: .complete, progress: done, usage: tracker.usage)
             logger.info("scan succeeded", metadata: ["findings": "\(report.findings.count)"])
         } catch is Store.LeaseLost {
-            logger.warning("lease lost: the scan is abandoned, its results not stored")
+            logger.warning("scan cancelled or its lease lost: runner stopped, results not stored")
         } catch where Task.isCancelled {
             guard !leaseLost.isSet else { return }
             // The worker is stopping: give the scan back for another worker to run now.
@@ -192,38 +211,65 @@ public struct ScanWorker: Service {
         } catch {
             // Errors from resolving a URL name it without credentials; the message is the user's to see.
             let message = "\(error)"
-            let retryable = ScanFailure.isRetryable(error)
-            // The phase it stopped in stays shown, and what it read counts towards usage once the scan ends.
+            // What failed in the runner, or on the repository's size, would fail the same way again.
+            let retryable = !(error is RunnerFailure) && !(error is ScanSource.ArchiveMissing) && ScanFailure.isRetryable(error)
             do {
-                let state = try await store.failScan(
-                    claimed, error: message, retryable: retryable, progress: tracker.current, usage: tracker.usage, backoff: backoff
-                )
-                logger.warning("scan attempt failed", metadata: ["error": "\(message)", "retryable": "\(retryable)", "state": "\(state.rawValue)"])
+                try await writeRunnerArtifacts(attempt, report: nil, error: message, started: started, tracker: tracker, for: claimed)
             } catch {
-                logger.warning("scan failed; its end was not stored", metadata: ["error": "\(message)", "store_error": "\(error)"])
+                logger.warning("cannot store the failed attempt's runner summary", metadata: ["error": "\(error)"])
             }
+            await fail(claimed, message: message, retryable: retryable, tracker: tracker, logger: logger)
         }
     }
 
-    /// The test hook's job: the queue's real calls for one scan, and nothing else.
-    func finishTrivially(_ claimed: ClaimedScan, logger: Logger) async {
+    /// Ends an attempt as failed: retried later or not, as `retryable` says.
+    func fail(_ claimed: ClaimedScan, message: String, retryable: Bool, tracker: ProgressTracker, logger: Logger) async {
+        // The phase it stopped in stays shown, and what it read counts towards usage once the scan ends.
         do {
-            guard try await store.heartbeat(claimed) else { return }
-            try await store.finishScan(claimed, state: .succeeded, completeness: .complete)
+            let state = try await store.failScan(
+                claimed, error: message, retryable: retryable, progress: tracker.current, usage: tracker.usage, backoff: backoff
+            )
+            logger.warning("scan attempt failed", metadata: ["error": "\(message)", "retryable": "\(retryable)", "state": "\(state.rawValue)"])
         } catch {
-            logger.warning("trivial job not finished", metadata: ["error": "\(error)"])
+            logger.warning("scan failed; its end was not stored", metadata: ["error": "\(message)", "store_error": "\(error)"])
         }
     }
 
-    /// Runs the pipeline and, every `progressInterval` while it runs, writes the latest
-    /// progress to the scan's row if it moved: watchers see it move without a write per file.
-    func scan(_ request: ScanRequest, for claimed: ClaimedScan, tracker: ProgressTracker) async throws -> ScanOutcome {
-        try await withThrowingTaskGroup(of: ScanOutcome?.self) { group in
-            let tick = { @Sendable [progressInterval] () async -> ScanOutcome? in
+    /// Fetches the source into the workspace (clone, or the uploaded archive), then scans it
+    /// in a runner. A runner that failed is returned, not thrown, so its log is kept.
+    func run(_ claimed: ClaimedScan, in workspace: String, tracker: ProgressTracker) async throws -> Attempt {
+        var attempt = Attempt()
+        let fetchStarted = ContinuousClock.now
+        let location: String
+        let display: String
+        switch try await ScanSource.fetch(claimed, from: artifacts, into: workspace) {
+        case .repository(let url, let ref):
+            let checkout = try await runner.checkout(url, ref: ref, in: workspace)
+            (location, display, attempt.commit) = (checkout.root, checkout.display, checkout.commit)
+        case .archive(let path):
+            // Extracted by the runner, inside its sandbox: the archive is the user's content.
+            (location, display) = (path, "uploaded archive \((path as NSString).lastPathComponent)")
+        }
+        attempt.fetchSeconds = (ContinuousClock.now - fetchStarted).seconds
+        tracker.startScanning()
+        attempt.run = try await runner.run(
+            source: location, displayName: display, engines: claimed.engines.isEmpty ? nil : claimed.engines, dataDirectory: dataDirectory,
+            in: workspace
+        ) { files, bytes in tracker.note(files: files, bytes: bytes) }
+        return attempt
+    }
+
+    /// Runs `operation` and, every `progressInterval` while it runs, writes the latest
+    /// progress to the scan's row if it moved (watchers see it move without a write per
+    /// file), else checks the claim still holds the scan. A cancelled scan, or one another
+    /// worker took, ends `operation` (and so its runner) within that interval: `LeaseLost`.
+    func watched<T: Sendable>(_ claimed: ClaimedScan, tracker: ProgressTracker, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            let tick = { @Sendable [progressInterval] () async -> T? in
                 try? await Task.sleep(for: progressInterval)
                 return nil
             }
-            group.addTask { try await Scanner.run(request) { tracker.note($0) } }
+            group.addTask { try await operation() }
             group.addTask(operation: tick)
             var written = tracker.current
             while let next = try await group.next() {
@@ -234,19 +280,31 @@ public struct ScanWorker: Service {
                 // Written here rather than in a child task: the end of the scan cancels the
                 // children, and a cancelled transaction could be cut short half-way.
                 let latest = tracker.current
-                if latest != written {
-                    do {
+                do {
+                    if latest != written {
                         try await store.updateScan(claimed, progress: latest)
-                    } catch let lost as Store.LeaseLost {
-                        throw lost
-                    } catch {
-                        // A lost progress write is not worth failing the scan for.
+                        written = latest
+                    } else {
+                        try await store.checkLease(claimed)
                     }
-                    written = latest
+                } catch let lost as Store.LeaseLost {
+                    throw lost
+                } catch {
+                    // A lost progress write or check is not worth failing the scan for.
                 }
                 group.addTask(operation: tick)
             }
             throw CancellationError()
+        }
+    }
+
+    /// The test hook's job: the queue's real calls for one scan, and nothing else.
+    func finishTrivially(_ claimed: ClaimedScan, logger: Logger) async {
+        do {
+            guard try await store.heartbeat(claimed) else { return }
+            try await store.finishScan(claimed, state: .succeeded, completeness: .complete)
+        } catch {
+            logger.warning("trivial job not finished", metadata: ["error": "\(error)"])
         }
     }
 
@@ -264,12 +322,41 @@ public struct ScanWorker: Service {
             files.append(("sbom.cdx.json", "application/vnd.cyclonedx+json", try CycloneDXReport.encode(sbom)))
         }
         for file in files {
-            let key = try ArtifactKey.make(tenant: claimed.scope.tenantID, scan: claimed.scanID, kind: file.kind)
-            try await artifacts.put(key, data: file.contents, contentType: file.contentType)
-            _ = try await store.recordArtifact(
-                scanID: claimed.scanID, kind: file.kind, location: key, contents: file.contents, in: claimed.scope
-            )
+            try await storeArtifact(file.kind, contentType: file.contentType, contents: file.contents, for: claimed)
         }
+    }
+
+    /// The attempt's `runner-summary.json` (timings, isolation, limits, counts, how the runner
+    /// ended) and `debug.log` (the runner's log), for a succeeded or a failed attempt alike.
+    func writeRunnerArtifacts(
+        _ attempt: Attempt, report: ScanReport?, error: String?, started: ContinuousClock.Instant, tracker: ProgressTracker,
+        for claimed: ClaimedScan
+    ) async throws {
+        let progress = tracker.current
+        let configuration = runner.configuration
+        let summary = RunnerSummary(
+            scanId: claimed.scanID, attempt: claimed.attempt, isolation: runner.isolation, limits: configuration.limits,
+            timeoutSeconds: configuration.timeout.seconds,
+            timings: .init(
+                fetchSeconds: attempt.fetchSeconds ?? 0, scanSeconds: attempt.run?.duration.seconds ?? 0,
+                totalSeconds: (ContinuousClock.now - started).seconds
+            ),
+            commit: attempt.commit, files: progress.filesScanned, bytes: progress.bytesScanned, findings: report?.findings.count ?? 0,
+            engines: report?.engines ?? [], exit: attempt.run.map { "\($0.outcome)" }, error: error
+        )
+        try await storeArtifact("runner-summary.json", contentType: "application/json", contents: try summary.encoded(), for: claimed)
+        let log = attempt.run?.log ?? ""
+        let header = "scan \(claimed.scanID) attempt \(claimed.attempt), isolation \(runner.isolation)\n"
+        let footer = error.map { "\nfailed: \($0)\n" } ?? ""
+        try await storeArtifact("debug.log", contentType: "text/plain; charset=utf-8", contents: Data((header + log + footer).utf8), for: claimed)
+    }
+
+    /// Puts a file in the artifact store under `<tenant>/<scan>/<kind>`, then records it
+    /// (after, so a recorded artifact is always there to download), fenced by the claim.
+    func storeArtifact(_ kind: String, contentType: String, contents: Data, for claimed: ClaimedScan) async throws {
+        let key = try ArtifactKey.make(tenant: claimed.scope.tenantID, scan: claimed.scanID, kind: kind)
+        try await artifacts.put(key, data: contents, contentType: contentType)
+        try await store.recordArtifact(kind: kind, location: key, contents: contents, for: claimed)
     }
 }
 
@@ -280,12 +367,16 @@ final class ProgressTracker: Sendable {
 
     var current: ScanProgress { state.withLock { $0 } }
 
+    func startScanning() {
+        state.withLock { $0.phase = .scanning }
+    }
+
     /// Engines report running totals from several threads, not always in order.
-    func note(_ event: ProgressEvent) {
+    func note(files: Int, bytes: Int) {
         state.withLock { progress in
             progress.phase = .scanning
-            progress.filesScanned = max(progress.filesScanned, event.files)
-            progress.bytesScanned = max(progress.bytesScanned, event.bytes)
+            progress.filesScanned = max(progress.filesScanned, files)
+            progress.bytesScanned = max(progress.bytesScanned, bytes)
         }
     }
 
@@ -303,6 +394,19 @@ final class ProgressTracker: Sendable {
     var usage: ScanUsage {
         let progress = current
         return ScanUsage(files: progress.filesScanned, bytes: progress.bytesScanned, findings: progress.findings ?? 0)
+    }
+}
+
+/// What one attempt got to: the fetch, and the runner's end.
+struct Attempt: Sendable {
+    var fetchSeconds: Double?
+    var commit: String?
+    var run: RunnerRun?
+
+    /// The runner's report, or why there is none.
+    func report() throws -> ScanReport {
+        guard let run else { throw RunnerFailure(message: "the scan did not run") }
+        return try run.report()
     }
 }
 

@@ -74,7 +74,7 @@ public enum SourceResolver {
     /// As `resolve(_:cloneTimeout:fullHistory:ref:)`, cloning or extracting under
     /// `temporaryParent`, with `gitEnvironment` added to git's environment (tests use it to
     /// speak an old protocol) and `archiveLimits` for archives.
-    static func resolve(
+    public static func resolve(
         _ argument: String, cloneTimeout: Duration, fullHistory: Bool = false, ref: String? = nil, temporaryParent: String,
         gitEnvironment: [String: String] = [:], archiveLimits: ArchiveLimits = ArchiveLimits()
     ) async throws -> ResolvedSource {

@@ -45,8 +45,9 @@ public final class Subprocess: Sendable {
     ]
 
     /// Starts `arguments[0]` (looked up on PATH) with the current environment, minus the
-    /// repository variables, plus `environment`.
-    public init(_ arguments: [String], environment: [String: String] = [:]) throws {
+    /// repository variables, plus `environment`; with `environment` alone when
+    /// `inheritEnvironment` is false (a scan runner must not see the server's credentials).
+    public init(_ arguments: [String], environment: [String: String] = [:], inheritEnvironment: Bool = true) throws {
         // stdin is a pipe with no writer: the child reads end-of-file at once, which
         // does not depend on /dev/null being the device it should be.
         var pipes: [[Int32]] = []
@@ -90,7 +91,8 @@ public final class Subprocess: Sendable {
             posix_spawnattr_setflags(&attributes, Int16(common | POSIX_SPAWN_SETPGROUP))
         }
 
-        var variables = ProcessInfo.processInfo.environment.filter { !Subprocess.repositoryVariables.contains($0.key) }
+        var variables = inheritEnvironment
+            ? ProcessInfo.processInfo.environment.filter { !Subprocess.repositoryVariables.contains($0.key) } : [:]
         variables.merge(environment) { _, new in new }
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -201,9 +203,18 @@ public final class Subprocess: Sendable {
     }
 
     /// Kills the child's whole group, unless it has been reaped already. Safe from any thread.
-    func terminate() {
+    public func terminate() {
+        signalGroup(SIGKILL)
+    }
+
+    /// Asks the child's whole group to stop (SIGTERM), unless it has been reaped already.
+    public func interrupt() {
+        signalGroup(SIGTERM)
+    }
+
+    private func signalGroup(_ signal: Int32) {
         reaped.withLock { done in
-            if !done { kill(-pid, SIGKILL) }
+            if !done { kill(-pid, signal) }
         }
     }
 

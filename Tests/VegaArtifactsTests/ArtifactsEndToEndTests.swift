@@ -11,6 +11,7 @@ import VegaTestSupport
 @testable import VegaServer
 @testable import VegaStore
 import VegaModel
+import VegaRunner
 import VegaWorker
 
 /// The platform with its reports in a bucket: a scan run by the worker stores them on the
@@ -31,7 +32,10 @@ import VegaWorker
             let data = try TestRepo(git: false)
             defer { data.remove() }
             let bucket = try await TestArtifactStore.freshS3(prefix: "reports")
-            let worker = ScanWorker(store: store, dataDirectory: data.path, artifacts: bucket, pollInterval: .milliseconds(50), logger: Self.logger)
+            let worker = ScanWorker(
+                store: store, dataDirectory: data.path, artifacts: bucket, pollInterval: .milliseconds(50),
+                runner: RunnerConfiguration(executable: try vegaPath(), workspaceRoot: RunnerConfiguration.workspaces(in: data.path)), logger: Self.logger
+            )
             let app = VegaServer.buildApplication(
                 store: store, configuration: .init(port: 0, dataDirectory: data.path, artifacts: bucket, allowFileRepositories: true),
                 services: [worker], logger: Self.logger
@@ -55,10 +59,11 @@ import VegaWorker
 
                 // The reports are objects in the bucket under <prefix>/<tenant>/<scan>/, and nothing went to the data folder.
                 let tenant = first.tenant.tenantID
-                #expect(try await bucket.list(prefix: "\(tenant)/") == ["report.json", "report.sarif", "sbom.cdx.json"].map { "\(tenant)/\(scanID)/\($0)" })
+                let kinds = ["debug.log", "report.json", "report.sarif", "runner-summary.json", "sbom.cdx.json"]
+                #expect(try await bucket.list(prefix: "\(tenant)/") == kinds.map { "\(tenant)/\(scanID)/\($0)" })
                 #expect(!FileManager.default.fileExists(atPath: data.root.appendingPathComponent("artifacts").path))
                 let recorded = try await store.artifacts(scanID: scanID, in: first.tenant)
-                #expect(recorded.map(\.location) == ["report.json", "report.sarif", "sbom.cdx.json"].map { "\(tenant)/\(scanID)/\($0)" })
+                #expect(recorded.map(\.location) == kinds.map { "\(tenant)/\(scanID)/\($0)" })
 
                 let sarif = try await send(client, .get, "/v1/scans/\(scanID)/report.sarif", token: token)
                 #expect(sarif.status == .ok && sarif.headers[.contentType] == "application/sarif+json")
@@ -72,7 +77,7 @@ import VegaWorker
                 let summary = try await MaintenanceCommand.expireArtifacts(
                     olderThan: 30, store: store, artifacts: bucket, now: Date().addingTimeInterval(31 * 86_400), logger: Self.logger
                 )
-                #expect(summary.artifacts == 3 && summary.scans == 1 && summary.failure == nil)
+                #expect(summary.artifacts == kinds.count && summary.scans == 1 && summary.failure == nil)
                 #expect(try await bucket.list(prefix: "").isEmpty)
                 #expect(try await store.artifacts(scanID: scanID, in: first.tenant).isEmpty)
                 let expired = try await send(client, .get, "/v1/scans/\(scanID)/report.sarif", token: token)
@@ -159,7 +164,8 @@ import VegaWorker
             try? await database.shutdown()
             throw error
         }
-        #expect(await VegaCommandLine.run(["maintenance", "--data-dir", data.path]) == 2, "nothing to do is a usage error")
+        #expect(await VegaCommandLine.run(["maintenance", "--data-dir", data.path]) == 0, "every run removes expired Idempotency-Keys")
+        #expect(FileManager.default.fileExists(atPath: data.root.appendingPathComponent("artifacts/\(tenant.tenantID)/\(scan)/report.json").path))
         #expect(await VegaCommandLine.run(["maintenance", "--data-dir", data.path, "--artifact-retention-days", "30"]) == 0)
         #expect(FileManager.default.fileExists(atPath: data.root.appendingPathComponent("artifacts/\(tenant.tenantID)/\(scan)/report.json").path))
         #expect(await VegaCommandLine.run(["maintenance", "--data-dir", data.path, "--artifact-retention-days", "7"]) == 0)

@@ -2,18 +2,6 @@ import Foundation
 import Testing
 import VegaTestSupport
 
-/// The real `vega` executable, built beside the test bundle.
-func vegaPath() throws -> String {
-    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    // The test binary may sit inside a bundle directory; walk up to the build folder.
-    while !FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("vega").path), dir.path != "/" {
-        dir = dir.deletingLastPathComponent()
-    }
-    let path = dir.appendingPathComponent("vega").path
-    guard FileManager.default.isExecutableFile(atPath: path) else { throw RunError(description: "vega is not built") }
-    return path
-}
-
 /// Runs `vega` as a user would.
 func vega(_ arguments: String..., environment: [String: String] = [:]) throws -> Run.Result {
     try Run.command(try vegaPath(), arguments, environment: environment)

@@ -8,6 +8,7 @@ import VegaStoreTestSupport
 import VegaTestSupport
 @testable import VegaServer
 @testable import VegaStore
+import VegaRunner
 import VegaWorker
 
 /// The whole path over real HTTP: tenant → key → project → repository (a local git
@@ -26,7 +27,10 @@ import VegaWorker
             try repo.commitAll("app with secrets")
             let data = try TestRepo(git: false)
             defer { data.remove() }
-            let worker = ScanWorker(store: store, dataDirectory: data.path, pollInterval: .milliseconds(50), logger: Logger(label: "test"))
+            let worker = ScanWorker(
+                store: store, dataDirectory: data.path, pollInterval: .milliseconds(50),
+                runner: RunnerConfiguration(executable: try vegaPath(), workspaceRoot: RunnerConfiguration.workspaces(in: data.path)), logger: Logger(label: "test")
+            )
             let app = VegaServer.buildApplication(
                 store: store, configuration: .init(port: 0, dataDirectory: data.path, allowFileRepositories: true), services: [worker], logger: Logger(label: "test")
             )
@@ -93,8 +97,19 @@ import VegaWorker
                 let sbom = try String(contentsOf: artifacts.appendingPathComponent(scans[0]).appendingPathComponent("sbom.cdx.json"), encoding: .utf8)
                 #expect(sbom.contains("pkg:pypi/django@3.2.0"))
                 let recorded = try await store.artifacts(scanID: scans[0], in: first.tenant)
-                #expect(recorded.map(\.kind) == ["report.json", "report.sarif", "sbom.cdx.json"])
+                #expect(recorded.map(\.kind) == ["debug.log", "report.json", "report.sarif", "runner-summary.json", "sbom.cdx.json"])
                 #expect(recorded.allSatisfy { $0.size > 0 && $0.sha256.count == 64 })
+                // The runner ran sandboxed (scripts/setup installs bubblewrap) and said how it went.
+                let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: artifacts.appendingPathComponent(scans[0]).appendingPathComponent("runner-summary.json"))) as? [String: Any]
+                #expect(summary?["isolation"] as? String == "bubblewrap")
+                #expect(summary?["exit"] as? String == "exit status 0")
+                #expect((summary?["files"] as? Int ?? 0) > 0)
+                #expect((summary?["commit"] as? String)?.count == 40)
+                #expect(((summary?["timings"] as? [String: Any])?["scan_seconds"] as? Double ?? 0) > 0)
+                let log = try String(contentsOf: artifacts.appendingPathComponent(scans[0]).appendingPathComponent("debug.log"), encoding: .utf8)
+                #expect(log.contains("runner: scan done"))
+                // The workspaces are gone.
+                #expect(try FileManager.default.contentsOfDirectory(atPath: data.root.appendingPathComponent("workspaces").path).isEmpty)
             }
         }
     }

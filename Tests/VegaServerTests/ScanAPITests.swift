@@ -9,6 +9,7 @@ import VegaStoreTestSupport
 import VegaTestSupport
 @testable import VegaServer
 @testable import VegaStore
+import VegaRunner
 import VegaWorker
 
 /// Scans of refs over real HTTP with the in-process worker and a real git repository:
@@ -42,7 +43,9 @@ import VegaWorker
             let data = try TestRepo(git: false)
             defer { data.remove() }
             let worker = ScanWorker(store: store, dataDirectory: data.path, pollInterval: .milliseconds(50),
-                                    progressInterval: .milliseconds(50), logger: Logger(label: "test"))
+                                    progressInterval: .milliseconds(50),
+                                    runner: RunnerConfiguration(executable: try vegaPath(), workspaceRoot: RunnerConfiguration.workspaces(in: data.path)),
+                                    logger: Logger(label: "test"))
             let app = VegaServer.buildApplication(
                 store: store, configuration: .init(port: 0, dataDirectory: data.path, allowFileRepositories: true), services: [worker],
                 logger: Logger(label: "test")

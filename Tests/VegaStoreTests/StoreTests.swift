@@ -196,7 +196,7 @@ private struct Fixture {
 
 @Suite struct ScanQueueTests {
     @Test(arguments: TestDatabase.all)
-    func claimsOldestFirstOnceAndCancelsOnlyQueuedScans(_ kind: TestDatabase) async throws {
+    func claimsOldestFirstOnceAndCancelsQueuedAndRunningScans(_ kind: TestDatabase) async throws {
         try await kind.withStore { store in
             let scope = try await store.createTenant(name: "acme")
             let project = try await store.createProject(name: "p", by: .tester(in: scope))
@@ -216,12 +216,22 @@ private struct Fixture {
             #expect(Set(claimed.map(\.scanID)) == [first, second])
             #expect(claimed.first { $0.scanID == second }?.engines == ["secrets"])
             #expect(try await store.claimNextScan(now: t0 + 3) == nil, "the cancelled scan is not run")
-            await #expect(throws: Store.ScanNotCancellable.self) { try await store.cancelScan(id: first, by: actor) }
             try await store.finishScan(try #require(claimed.first { $0.scanID == first }), state: .succeeded)
             #expect(try await store.scan(id: first, in: scope)?.state == .succeeded)
-            // Three submissions and the one cancellation that happened; the refused one left none.
+            await #expect(throws: Store.ScanNotCancellable.self) { try await store.cancelScan(id: first, by: actor) }
+            // A running scan is cancelled at once, and its worker's claim is void: nothing it writes is kept.
+            let running = try #require(claimed.first { $0.scanID == second })
+            #expect(try await store.cancelScan(id: second, by: actor).state == .cancelled)
+            await #expect(throws: Store.LeaseLost.self) { try await store.checkLease(running) }
+            await #expect(throws: Store.LeaseLost.self) { try await store.updateScan(running, progress: ScanProgress(phase: .scanning)) }
+            await #expect(throws: Store.LeaseLost.self) {
+                try await store.recordArtifact(kind: "debug.log", location: "k", contents: Data(), for: running)
+            }
+            #expect(try await store.artifacts(scanID: second, in: scope).isEmpty)
+            #expect(try await store.scan(id: second, in: scope)?.state == .cancelled)
+            // Three submissions and the two cancellations that happened; the refused one left none.
             #expect(try await store.auditEvents(in: scope).map(\.action).filter { $0.hasPrefix("scan.") }
-                == ["scan.submitted", "scan.submitted", "scan.submitted", "scan.cancelled"])
+                == ["scan.submitted", "scan.submitted", "scan.submitted", "scan.cancelled", "scan.cancelled"])
         }
     }
 }

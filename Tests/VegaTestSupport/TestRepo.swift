@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 
 /// A temporary directory that tests fill with files and, when asked, turn into a real git
 /// repository. Removed by `remove()`.
@@ -128,4 +129,23 @@ public enum PlantedSecrets {
         """)
         try repo.write("README.md", "# demo\nNothing secret here: set API_KEY=${API_KEY} in your environment.\n")
     }
+}
+
+/// The real `vega` executable, built beside the test bundle.
+public func vegaPath() throws -> String {
+    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    // The test binary may sit inside a bundle directory; walk up to the build folder.
+    while !FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("vega").path), dir.path != "/" {
+        dir = dir.deletingLastPathComponent()
+    }
+    let path = dir.appendingPathComponent("vega").path
+    guard FileManager.default.isExecutableFile(atPath: path) else { throw RunError(description: "vega is not built") }
+    return path
+}
+
+/// Whether `pid` is alive and not a zombie (an orphan's zombie may wait for a reaper that
+/// never comes in a container).
+public func isProcessRunning(_ pid: pid_t) -> Bool {
+    guard kill(pid, 0) == 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
+    return stat.split(separator: ")").last?.split(separator: " ").first != "Z"
 }

@@ -1,0 +1,15 @@
+import SQLKit
+
+extension Store {
+    /// Throws `LeaseLost` once the claim no longer holds its scan: it was cancelled, or its
+    /// lease expired and the reaper gave it to another worker. One indexed row read, cheap
+    /// enough for a running scan to ask every second.
+    public func checkLease(_ claimed: ClaimedScan) async throws {
+        let held = try await database.withConnection { db in
+            try await ScopedSQL(db: db, scope: claimed.scope).exists(
+                in: .scans, where: "id = \(bind: claimed.scanID) AND state = 'running' AND lease_token = \(bind: claimed.leaseToken)"
+            )
+        }
+        if !held { throw LeaseLost(scanID: claimed.scanID) }
+    }
+}
