@@ -42,6 +42,8 @@ struct APIRoutes {
         router.post("scans/:id/retry", use: retryScan)
         router.get("scans/:id/report.sarif", use: downloadSARIF)
         router.get("scans/:id/report.json", use: downloadJSON)
+        router.get("scans/:id/artifacts", use: listArtifacts)
+        router.get("scans/:id/artifacts/:kind", use: downloadArtifact)
         router.get("usage", use: usage)
         router.get("quotas", use: quotas)
         router.get("components", use: components)

@@ -108,6 +108,18 @@ import VegaWorker
                 #expect(((summary?["timings"] as? [String: Any])?["scan_seconds"] as? Double ?? 0) > 0)
                 let log = try String(contentsOf: artifacts.appendingPathComponent(scans[0]).appendingPathComponent("debug.log"), encoding: .utf8)
                 #expect(log.contains("runner: scan done"))
+                // The same over the API: the list, and one artifact by kind.
+                let listed = try await call(client, .get, "/v1/scans/\(scans[0])/artifacts", token: token)
+                let items = try #require(listed.json["items"] as? [[String: Any]])
+                #expect(items.compactMap { $0["kind"] as? String } == recorded.map(\.kind))
+                #expect(items.allSatisfy { $0["downloadable"] as? Bool == true })
+                let served = try await send(client, .get, "/v1/scans/\(scans[0])/artifacts/runner-summary.json", token: token)
+                #expect(served.status == .ok && served.headers[.contentType] == "application/json")
+                #expect(Data(buffer: served.body) == (try Data(contentsOf: artifacts.appendingPathComponent(scans[0]).appendingPathComponent("runner-summary.json"))))
+                let debugLog = try await send(client, .get, "/v1/scans/\(scans[0])/artifacts/debug.log", token: token)
+                #expect(String(buffer: debugLog.body) == log)
+                #expect(try await send(client, .get, "/v1/scans/\(scans[0])/artifacts/vega.sqlite", token: token).status == .notFound)
+                #expect(try await send(client, .get, "/v1/scans/scn_missing/artifacts", token: token).status == .notFound)
                 // The workspaces are gone.
                 #expect(try FileManager.default.contentsOfDirectory(atPath: data.root.appendingPathComponent("workspaces").path).isEmpty)
             }
