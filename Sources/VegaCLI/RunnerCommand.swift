@@ -25,7 +25,7 @@ struct RunnerOptions: ParsableArguments {
     @Option(help: "auto (bubblewrap when installed), bubblewrap (required), or process (no sandbox, limits only).")
     var isolation: RunnerConfiguration.Isolation = .auto
 
-    @Option(name: .customLong("scan-timeout"), help: "Wall-clock limit of one scan attempt, fetching included: 30m, 90s.")
+    @Option(name: .customLong("scan-timeout"), help: "Wall-clock limit of a scan's runner (the clone before it has its own 5-minute limit): 30m, 90s.")
     var scanTimeout = Interval(.seconds(1_800))
 
     @Option(name: .customLong("runner-memory"), help: "Address-space limit of a scan's runner: 4GB, 512MB.")

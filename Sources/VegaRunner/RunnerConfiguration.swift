@@ -16,9 +16,9 @@ public struct RunnerConfiguration: Sendable {
     /// Where each scan gets a workspace of its own.
     public var workspaceRoot: String
     public var limits: RunnerLimits
-    /// Wall-clock time for a whole attempt: fetching the source, then scanning it.
+    /// Wall-clock time for the runner; the clone before it has `cloneTimeout`.
     public var timeout: Duration
-    /// Cloning alone; within `timeout`.
+    /// Cloning the repository into the workspace.
     public var cloneTimeout: Duration
     /// A checkout larger than this (every file, `.git` included) fails the scan.
     public var maxRepositoryBytes: Int
