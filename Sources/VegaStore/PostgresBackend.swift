@@ -46,27 +46,11 @@ public final class PostgresBackend: StoreDatabase {
     }
 
     public func withConnection<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await client.withConnection { connection in try await body(connection.sql()) }
+        try await client.withConnection { connection in try await body(GuardedConnection(connection)) }
     }
 
-    /// `inTransaction`, but for a connection the server closed (a restart, a lost network):
-    /// the server rolled its transaction back, and a ROLLBACK written to it would never be
-    /// answered — PostgresNIO drops a write to a closed channel without failing the query —
-    /// so the caller would wait forever instead of seeing the error.
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await client.withConnection { connection in
-            let sql = connection.sql()
-            try await sql.raw("BEGIN").run()
-            do {
-                let result = try await body(sql)
-                try await sql.raw("COMMIT").run()
-                return result
-            } catch {
-                // In a task of its own, which the caller's cancellation does not reach (see `inTransaction`).
-                if !connection.isClosed { await Task { try? await sql.raw("ROLLBACK").run() }.value }
-                throw error
-            }
-        }
+        try await client.withConnection { connection in try await inTransaction(GuardedConnection(connection), begin: "BEGIN", body) }
     }
 
     public func shutdown() async throws {
@@ -136,4 +120,47 @@ public final class PostgresBackend: StoreDatabase {
         components.password = "****"
         return components.string ?? "postgres://…"
     }
+}
+
+/// A connection's SQL, where a statement on a connection the server closed (a restart, a
+/// lost network) fails at once. PostgresNIO drops a query written to a channel that is
+/// closed and torn down without failing it, so its caller — a transaction's next statement
+/// or its ROLLBACK after the server went away — would wait forever. On the connection's
+/// event loop, a channel still open when the query is written hands it to the protocol
+/// handler, which fails it properly if the channel closes later.
+private struct GuardedConnection: SQLDatabase {
+    let connection: PostgresConnection
+    let base: any SQLDatabase
+
+    init(_ connection: PostgresConnection) {
+        self.connection = connection
+        base = connection.sql()
+    }
+
+    var logger: Logger { base.logger }
+    var eventLoop: any EventLoop { connection.eventLoop }
+    var version: (any SQLDatabaseReportedVersion)? { base.version }
+    var dialect: any SQLDialect { base.dialect }
+    var queryLogLevel: Logger.Level? { base.queryLogLevel }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
+        connection.eventLoop.flatSubmit { [connection, base] in
+            connection.isClosed
+                ? connection.eventLoop.makeFailedFuture(ConnectionClosed())
+                : base.execute(sql: query, onRow)
+        }
+    }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
+        try await execute(sql: query, onRow).get()
+    }
+
+    func withSession<R>(_ closure: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        try await closure(self)
+    }
+}
+
+/// The server closed the connection a statement was for (`Store.isUnavailable`: worth another try).
+struct ConnectionClosed: Error, CustomStringConvertible {
+    var description: String { "the connection to PostgreSQL closed" }
 }

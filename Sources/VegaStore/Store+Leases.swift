@@ -6,9 +6,7 @@ extension Store {
     /// enough for a running scan to ask every second.
     public func checkLease(_ claimed: ClaimedScan) async throws {
         let held = try await database.withConnection { db in
-            try await ScopedSQL(db: db, scope: claimed.scope).exists(
-                in: .scans, where: "id = \(bind: claimed.scanID) AND state = 'running' AND lease_token = \(bind: claimed.leaseToken)"
-            )
+            try await db.raw("SELECT 1 AS held FROM scans WHERE id = \(bind: claimed.scanID) AND \(Self.holds(claimed, db))").first() != nil
         }
         if !held { throw LeaseLost(scanID: claimed.scanID) }
     }

@@ -221,6 +221,7 @@ extension Store {
     /// (shutting down, too many connections, busy), rather than that a statement was wrong:
     /// a scan that failed so is worth another attempt.
     public static func isUnavailable(_ error: any Error) -> Bool {
+        if error is ConnectionClosed { return true }
         if let error = error as? PSQLError {
             switch error.code {
             case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
@@ -261,18 +262,22 @@ extension Store {
     /// token); otherwise writes nothing and throws `LeaseLost`. On PostgreSQL the row stays
     /// locked until the caller's transaction ends, so nothing can take the scan meanwhile.
     static func fenced(_ claimed: ClaimedScan, set: SQLQueryString, _ sql: ScopedSQL) async throws {
-        // On PostgreSQL only the id is a search condition (a row compared with IS NOT DISTINCT
-        // FROM is no index's), so the primary key is always read: with the statistics of
-        // before a burst the planner would otherwise pick `scans_leases` or `scans_active` and
-        // filter through thousands of rows. None of the values is NULL, so it is plain equality.
-        let holder: SQLQueryString = sql.db.dialect.name == "postgresql"
-            ? "(tenant_id, state, lease_token) IS NOT DISTINCT FROM (\(bind: claimed.scope.tenantID), 'running', \(bind: claimed.leaseToken))"
-            : "tenant_id = \(bind: claimed.scope.tenantID) AND state = 'running' AND lease_token = \(bind: claimed.leaseToken)"
         // RETURNING tells whether the row matched, the same way on both databases.
         let matched = try await sql.db.raw("""
-            UPDATE scans SET \(set) WHERE id = \(bind: claimed.scanID) AND \(holder) RETURNING id
+            UPDATE scans SET \(set) WHERE id = \(bind: claimed.scanID) AND \(holds(claimed, sql.db)) RETURNING id
             """).all()
         guard !matched.isEmpty else { throw LeaseLost(scanID: claimed.scanID) }
+    }
+
+    /// The condition, beside `id = …`, that the claim still holds its scan. On PostgreSQL
+    /// only the id is a search condition (a row compared with IS NOT DISTINCT FROM is no
+    /// index's), so the primary key is always read: with the statistics of before a burst
+    /// the planner would otherwise pick `scans_leases` or `scans_active` and filter through
+    /// thousands of rows. None of the values is NULL, so it is plain equality.
+    static func holds(_ claimed: ClaimedScan, _ db: any SQLDatabase) -> SQLQueryString {
+        db.dialect.name == "postgresql"
+            ? "(tenant_id, state, lease_token) IS NOT DISTINCT FROM (\(bind: claimed.scope.tenantID), 'running', \(bind: claimed.leaseToken))"
+            : "tenant_id = \(bind: claimed.scope.tenantID) AND state = 'running' AND lease_token = \(bind: claimed.leaseToken)"
     }
 }
 

@@ -11,15 +11,16 @@ import VegaScanner
 import VegaStore
 import VegaWorkspace
 
-/// Runs queued scans from the database's durable queue: `concurrency` claim loops, each
-/// taking the next scan under a lease, fetching its source into a workspace of its own and
-/// scanning it in an isolated runner process (`ScanRunner`) while a heartbeat renews the
-/// lease, then recording findings and components, putting the reports, the runner summary
-/// and the debug log in the artifact store and marking the scan done — every write fenced
-/// by the lease's token, so a worker that lost its scan, or whose scan was cancelled,
-/// stores nothing; it notices within a second and stops the runner. Each loop also runs the
-/// reaper, which requeues the scans of workers that died. Any number of these, in any
-/// number of processes (`vega serve`, `vega worker`), can share one database.
+/// Runs queued scans from the database's durable queue, up to `concurrency` at once,
+/// claiming as many as it has free slots in one statement, each under a lease. Each scan's
+/// source is fetched into a workspace of its own and scanned in an isolated runner process
+/// (`ScanRunner`) while a heartbeat renews the lease; then the findings and components are
+/// recorded, the reports, runner summary and debug log put in the artifact store and the
+/// scan marked done — every write fenced by the lease's token, so a worker that lost its
+/// scan, or whose scan was cancelled, stores nothing; it notices within a second and stops
+/// the runner. Claiming also runs the reaper, which requeues the scans of workers that
+/// died. Any number of these, in any number of processes (`vega serve`, `vega worker`),
+/// can share one database.
 public struct ScanWorker: Service {
     let store: Store
     let dataDirectory: String
@@ -28,7 +29,7 @@ public struct ScanWorker: Service {
     let pollInterval: Duration
     /// How often a running scan's progress is written to its row, at most.
     let progressInterval: Duration
-    /// Scans this worker runs at once, one claim loop each.
+    /// Scans this worker runs at once.
     let concurrency: Int
     /// How long a claim holds a scan without a heartbeat; heartbeats come every sixth of it
     /// (10 s for the default 60 s), so a few may fail before the lease lapses.
@@ -74,11 +75,7 @@ public struct ScanWorker: Service {
         }
         let counters = Counters()
         await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await withDiscardingTaskGroup { loops in
-                    for _ in 0..<concurrency { loops.addTask { await claimLoop(counters) } }
-                }
-            }
+            group.addTask { await dispatch(counters) }
             group.addTask {
                 // Ends when the grace after a graceful shutdown is over (or at cancellation).
                 try? await gracefulShutdown()
@@ -96,31 +93,49 @@ public struct ScanWorker: Service {
         try await group.run()
     }
 
-    /// One slot: reap, claim, run, until the worker stops.
-    func claimLoop(_ counters: Counters) async {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            var claimed: ClaimedScan?
-            do {
-                if counters.reapDue(every: pollInterval) {
-                    for scan in try await store.reclaimExpiredLeases(backoff: backoff) {
-                        logger.warning("worker lost: lease expired", metadata: [
-                            "scan_id": "\(scan.scanID)", "tenant_id": "\(scan.scope.tenantID)", "state": "\(scan.state.rawValue)",
-                        ])
+    /// Reaps, claims as many scans as there are free slots in one statement, and runs each
+    /// in a task of its own, until the worker stops; then waits for the running ones.
+    func dispatch(_ counters: Counters) async {
+        // A finished scan's slot, announced to the claiming loop when every slot was taken.
+        let (freed, announce) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        var slotFreed = freed.makeAsyncIterator()
+        await withDiscardingTaskGroup { scans in
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                let free = concurrency - counters.running.load(ordering: .relaxed)
+                guard free > 0 else {
+                    _ = await slotFreed.next(isolation: nil)
+                    continue
+                }
+                var claimed: [ClaimedScan] = []
+                do {
+                    if counters.reapDue(every: pollInterval) {
+                        for scan in try await store.reclaimExpiredLeases(backoff: backoff) {
+                            logger.warning("worker lost: lease expired", metadata: [
+                                "scan_id": "\(scan.scanID)", "tenant_id": "\(scan.scope.tenantID)", "state": "\(scan.state.rawValue)",
+                            ])
+                        }
+                    }
+                    claimed = try await store.claimNextScans(limit: free, lease: lease)
+                } catch {
+                    logger.error("cannot claim a scan", metadata: ["error": "\(error)"])
+                }
+                for scan in claimed {
+                    counters.running.add(1, ordering: .relaxed)
+                    scans.addTask {
+                        await execute(scan)
+                        counters.ran.add(1, ordering: .relaxed)
+                        counters.running.subtract(1, ordering: .relaxed)
+                        announce.yield()
                     }
                 }
-                claimed = try await store.claimNextScan(lease: lease)
-            } catch {
-                logger.error("cannot claim a scan", metadata: ["error": "\(error)"])
-            }
-            if let claimed {
-                await execute(claimed)
-                counters.ran.add(1, ordering: .relaxed)
-            } else {
-                // Woken by a queued scan (PostgreSQL's NOTIFY, or this process's own submission),
-                // else polls; and by a graceful shutdown, so an idle worker stops at once.
-                try? await cancelWhenGracefulShutdown { [store, pollInterval] in await store.waitForQueuedScans(upTo: pollInterval) }
+                if claimed.isEmpty {
+                    // Woken by a queued scan (PostgreSQL's NOTIFY, or this process's own submission),
+                    // else polls; and by a graceful shutdown, so an idle worker stops at once.
+                    await cancelWhenGracefulShutdown { [store, pollInterval] in await store.waitForQueuedScans(upTo: pollInterval) }
+                }
             }
         }
+        announce.finish()
     }
 
     /// Runs one claimed scan to an end, or gives it up; never throws, so one bad scan
@@ -410,13 +425,15 @@ struct Attempt: Sendable {
     }
 }
 
-/// Per-worker state its claim loops share.
+/// Per-worker state its scans and claiming share.
 final class Counters: Sendable {
     /// Scans this worker has taken and brought to an end (or given up).
     let ran = Atomic<Int>(0)
+    /// Scans running now: the slots taken.
+    let running = Atomic<Int>(0)
     private let lastReap = Mutex<ContinuousClock.Instant?>(nil)
 
-    /// Whether the reaper should run now: at most once per `interval` for all loops.
+    /// Whether the reaper should run now: at most once per `interval`.
     func reapDue(every interval: Duration) -> Bool {
         let now = ContinuousClock.now
         return lastReap.withLock { last in
