@@ -40,7 +40,7 @@ import VegaTestSupport
         // A 30 s poll: scans are taken because workers are woken, and a scan stranded by
         // the restart (its finish lost; lease 2 s) is reaped and retried.
         let workers = try (0..<2).map { _ in
-            try Worker(url: cluster.url, data: data, "--concurrency", "4", "--lease", "2s", "--poll-interval", "30s", "--test-trivial-jobs")
+            try WorkerProcess(url: cluster.url, data: data, "--concurrency", "4", "--lease", "2s", "--poll-interval", "30s", "--test-trivial-jobs")
         }
         defer { for worker in workers { worker.kill() } }
         for worker in workers { try await worker.waitFor("worker started") }
@@ -172,44 +172,5 @@ private struct PrivateCluster {
             root.appendingPathComponent("scripts/postgres").path, [command],
             environment: ["VEGA_PG_DIR": folder, "VEGA_PG_PORT": String(port)]
         )
-    }
-}
-
-/// A `vega worker` process, its JSON log lines written to a file the test reads.
-private final class Worker: @unchecked Sendable {
-    let process = Process()
-    let log: URL
-
-    init(url: String, data: TestRepo, _ arguments: String...) throws {
-        log = data.root.appendingPathComponent("worker-\(UUID().uuidString).log")
-        guard FileManager.default.createFile(atPath: log.path, contents: nil) else { throw RunError(description: "cannot create \(log.path)") }
-        process.executableURL = URL(fileURLWithPath: try vegaPath())
-        process.arguments = ["worker", "--database-url", url, "--data-dir", data.path, "--log-format", "json"] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = try FileHandle(forWritingTo: log)
-        try process.run()
-    }
-
-    var lines: [[String: Any]] {
-        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-    }
-
-    func waitFor(_ message: String) async throws {
-        try await WorkerCommandTests.waitUntil(seconds: 60) { lines.contains { $0["msg"] as? String == message } }
-    }
-
-    /// SIGTERM, and the scans it ran, from its last log line.
-    func stop() async throws -> Int {
-        process.terminate()
-        try await WorkerCommandTests.waitUntil(seconds: 60) { !process.isRunning }
-        #expect(process.terminationStatus == 0, "a SIGTERM is a clean stop")
-        let stopped = try #require(lines.last { $0["msg"] as? String == "worker stopped" })
-        return try #require(Int(stopped["scans_run"] as? String ?? ""))
-    }
-
-    func kill() {
-        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
     }
 }

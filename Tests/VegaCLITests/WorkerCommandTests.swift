@@ -197,7 +197,7 @@ private struct Site {
 
 /// A `vega worker` (or other long-running command) on the test's database, its JSON log
 /// lines written to a file the test reads.
-private final class WorkerProcess: @unchecked Sendable {
+final class WorkerProcess: @unchecked Sendable {
     let process = Process()
     let log: URL
 
