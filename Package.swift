@@ -96,6 +96,16 @@ let package = Package(
             ],
             resources: [.copy("Resources/openapi.json")]
         ),
+        // The LLM proxy (vega llm-proxy): virtual keys, prices, budgets reserved before and settled after each call.
+        .target(
+            name: "VegaLLMProxy",
+            dependencies: [
+                "VegaStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // One scan in a child process of its own: workspace, fetch, sandbox, limits, stop.
         .target(
             name: "VegaRunner",
@@ -118,7 +128,7 @@ let package = Package(
             name: "VegaCLI",
             dependencies: [
                 "VegaModel", "VegaWorkspace", "VegaSecrets", "VegaReports", "VegaScanner", "VegaAdvisories", "VegaLockfiles",
-                "VegaStore", "VegaServer", "VegaWorker", "VegaArtifacts", "VegaRunner",
+                "VegaStore", "VegaServer", "VegaWorker", "VegaArtifacts", "VegaRunner", "VegaLLMProxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 // The benchmarks' HTTP client (URLSession on Linux costs more per request than the server).
@@ -171,6 +181,16 @@ let package = Package(
                 "vega", "VegaArtifacts", "VegaServer", "VegaStore", "VegaWorker", "VegaRunner", "VegaCLI", "VegaStoreTestSupport", "VegaTestSupport",
                 "VegaHTTPTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        // The LLM proxy against a fake OpenAI/Anthropic upstream on loopback, on both databases.
+        .testTarget(
+            name: "VegaLLMProxyTests",
+            dependencies: [
+                "vega", "VegaLLMProxy", "VegaStore", "VegaStoreTestSupport", "VegaTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .testTarget(name: "VegaScannerTests", dependencies: ["VegaScanner", "VegaReports", "VegaTestSupport"]),

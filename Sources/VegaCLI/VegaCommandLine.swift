@@ -44,6 +44,6 @@ struct Vega: AsyncParsableCommand {
         commandName: "vega",
         abstract: "Vega finds hard-coded secrets and vulnerable dependencies in a repository, offline.",
         version: VegaVersion.current,
-        subcommands: [ScanCommand.self, SBOMCommand.self, DatabaseCommand.self, RulesCommand.self, ServeCommand.self, WorkerCommand.self, MaintenanceCommand.self, MigrateCommand.self, AdminCommand.self, BenchCommand.self, RunnerCommand.self]
+        subcommands: [ScanCommand.self, SBOMCommand.self, DatabaseCommand.self, RulesCommand.self, ServeCommand.self, WorkerCommand.self, MaintenanceCommand.self, MigrateCommand.self, AdminCommand.self, BenchCommand.self, RunnerCommand.self, LLMProxyCommand.self]
     )
 }

@@ -309,6 +309,54 @@ public enum Migrator {
         Migration(version: 9, summary: "scans of uploaded archives: the archive's artifact key", statements: [
             "ALTER TABLE scans ADD COLUMN source_archive TEXT",
         ]),
+        // The LLM proxy (vega llm-proxy): virtual keys with budgets, and a ledger row per
+        // model call. `reserved_*` holds what calls in flight may still cost; a reservation
+        // is one conditional UPDATE, so concurrent calls never overshoot the budget.
+        Migration(version: 10, summary: "LLM proxy: virtual keys with token and USD budgets, the per-call ledger", statements: [
+            """
+            CREATE TABLE llm_keys (
+                id TEXT PRIMARY KEY,
+                tenant_id TEXT NOT NULL REFERENCES tenants(id),
+                scan_id TEXT,
+                name TEXT NOT NULL,
+                prefix TEXT NOT NULL UNIQUE,
+                secret_hash TEXT NOT NULL,
+                budget_tokens BIGINT NOT NULL,
+                budget_micro_usd BIGINT NOT NULL,
+                spent_tokens BIGINT NOT NULL DEFAULT 0,
+                spent_micro_usd BIGINT NOT NULL DEFAULT 0,
+                reserved_tokens BIGINT NOT NULL DEFAULT 0,
+                reserved_micro_usd BIGINT NOT NULL DEFAULT 0,
+                requests_per_minute BIGINT NOT NULL,
+                max_concurrent BIGINT NOT NULL,
+                created_by TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                revoked_at BIGINT
+            )
+            """,
+            """
+            CREATE TABLE llm_calls (
+                id TEXT PRIMARY KEY,
+                tenant_id TEXT NOT NULL REFERENCES tenants(id),
+                key_id TEXT NOT NULL REFERENCES llm_keys(id),
+                scan_id TEXT,
+                api TEXT NOT NULL,
+                model TEXT NOT NULL,
+                prompt_tokens BIGINT NOT NULL,
+                completion_tokens BIGINT NOT NULL,
+                cached_tokens BIGINT NOT NULL,
+                cache_write_tokens BIGINT NOT NULL,
+                price_version TEXT NOT NULL,
+                cost_micro_usd BIGINT NOT NULL,
+                latency_ms BIGINT NOT NULL,
+                status TEXT NOT NULL,
+                http_status BIGINT NOT NULL,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX llm_calls_by_key ON llm_calls (tenant_id, key_id, created_at)",
+            "CREATE INDEX llm_calls_by_scan ON llm_calls (tenant_id, scan_id, created_at)",
+        ]),
     ]
 
     /// The highest version a database may be at for this build to use it.

@@ -19,6 +19,7 @@ enum TenantTable: String, Sendable {
     case sbomComponents = "sbom_components"
     case sessions
     case idempotencyKeys = "idempotency_keys", tenantQuotas = "tenant_quotas"
+    case llmKeys = "llm_keys", llmCalls = "llm_calls"
 }
 
 /// A connection seen through a tenant scope.

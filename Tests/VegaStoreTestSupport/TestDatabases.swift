@@ -18,13 +18,20 @@ public enum TestDatabase: String, CaseIterable, CustomTestStringConvertible, Sen
 
     /// Runs `body` on a fresh, empty database of this kind, removed afterwards.
     public func withFresh(_ body: (any StoreDatabase) async throws -> Void) async throws {
+        try await withFresh { _, database in try await body(database) }
+    }
+
+    /// As `withFresh`, also giving the database's URL (a file path for SQLite), as a `vega`
+    /// command run by the test takes it with `--database-url`.
+    public func withFresh(_ body: (_ url: String, any StoreDatabase) async throws -> Void) async throws {
         let name = "vega_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
         switch self {
         case .sqlite:
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent(String(name))
             defer { try? FileManager.default.removeItem(at: folder) }
-            let database = try await DatabaseConnector.open(url: folder.appendingPathComponent("vega.sqlite").path, logger: Self.logger)
-            do { try await body(database) } catch { try? await database.shutdown(); throw error }
+            let url = folder.appendingPathComponent("vega.sqlite").path
+            let database = try await DatabaseConnector.open(url: url, logger: Self.logger)
+            do { try await body(url, database) } catch { try? await database.shutdown(); throw error }
             try await database.shutdown()
         case .postgres:
             guard let base = Self.postgresURL, var components = URLComponents(string: base) else {
@@ -37,7 +44,7 @@ public enum TestDatabase: String, CaseIterable, CustomTestStringConvertible, Sen
             do {
                 try await admin.withConnection { try await $0.raw("CREATE DATABASE \(ident: String(name))").run() }
                 let database = try await DatabaseConnector.open(url: url, logger: Self.logger)
-                do { try await body(database) } catch { failure = error }
+                do { try await body(url, database) } catch { failure = error }
                 try? await database.shutdown()
                 try await admin.withConnection { try await $0.raw("DROP DATABASE \(ident: String(name)) WITH (FORCE)").run() }
             } catch {
