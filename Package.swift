@@ -88,6 +88,8 @@ let package = Package(
             name: "VegaServer",
             dependencies: [
                 "VegaModel", "VegaLifecycle", "VegaStore", "VegaWorkspace", "VegaReports", "VegaArtifacts",
+                // Mounted at /llm when `vega serve --llm-prices` is given.
+                "VegaLLMProxy",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -106,6 +108,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The `ai` engine: an agent over an OpenAI-compatible API (normally the LLM proxy) with read-only tools.
+        .target(
+            name: "VegaAIReview",
+            dependencies: ["VegaModel", "VegaWorkspace", .product(name: "AsyncHTTPClient", package: "async-http-client")]
+        ),
         // One scan in a child process of its own: workspace, fetch, sandbox, limits, stop.
         .target(
             name: "VegaRunner",
@@ -122,7 +129,7 @@ let package = Package(
         ),
         .target(
             name: "VegaScanner",
-            dependencies: ["VegaModel", "VegaWorkspace", "VegaSecrets", "VegaDeps", "VegaReports", .product(name: "Yams", package: "Yams")]
+            dependencies: ["VegaModel", "VegaWorkspace", "VegaSecrets", "VegaDeps", "VegaAIReview", "VegaReports", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "VegaCLI",
@@ -188,9 +195,20 @@ let package = Package(
             name: "VegaLLMProxyTests",
             dependencies: [
                 "vega", "VegaLLMProxy", "VegaStore", "VegaStoreTestSupport", "VegaTestSupport",
+                // The proxy mounted in `vega serve`, its keys and ledger over the API.
+                "VegaServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        // The ai engine against a scripted fake OpenAI-compatible provider on loopback.
+        .testTarget(
+            name: "VegaAIReviewTests",
+            dependencies: [
+                "VegaAIReview", "VegaModel", "VegaTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
         .testTarget(name: "VegaScannerTests", dependencies: ["VegaScanner", "VegaReports", "VegaTestSupport"]),

@@ -59,29 +59,18 @@ struct LLMProxyCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let environment = ProcessInfo.processInfo.environment
-            func secret(_ names: String...) -> String? { names.lazy.compactMap { environment[$0] }.first { !$0.isEmpty } }
-            guard let pricesPath = prices ?? secret("VEGA_LLM_PRICES") else {
+            guard let pricesPath = prices ?? ProcessInfo.processInfo.environment["VEGA_LLM_PRICES"].flatMap({ $0.isEmpty ? nil : $0 }) else {
                 throw ValidationError("--prices (or VEGA_LLM_PRICES) is required: the proxy refuses every model it cannot price")
             }
-            let table = try PriceTable.load(contentsOf: URL(fileURLWithPath: pricesPath))
-            var configuration = LLMProxyConfiguration(
-                openAI: secret("VEGA_LLM_OPENAI_API_KEY", "OPENAI_API_KEY").map { LLMUpstream(baseURL: openAIBaseURL, apiKey: $0) },
-                anthropic: secret("VEGA_LLM_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY").map { LLMUpstream(baseURL: anthropicBaseURL, apiKey: $0) },
-                prices: table
+            let configuration = try LLMProxyCommand.configuration(
+                prices: pricesPath, openAIBaseURL: openAIBaseURL, anthropicBaseURL: anthropicBaseURL, defaultMaxTokens: defaultMaxTokens
             )
-            guard configuration.openAI != nil || configuration.anthropic != nil else {
-                throw ValidationError("no upstream key: set VEGA_LLM_OPENAI_API_KEY or VEGA_LLM_ANTHROPIC_API_KEY")
-            }
-            configuration.defaultMaxTokens = defaultMaxTokens
+            let table = configuration.prices
 
             ServeCommand.bootstrapLogging(format: logFormat, level: logLevel)
             let logger = Logger(label: "vega.llm-proxy")
             let db = try await database.open(logger: logger)
-            // Many calls to one upstream at once: the default pool (8 connections a host) would queue them.
-            var clientConfiguration = HTTPClient.Configuration()
-            clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
-            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+            let client = LLMProxyCommand.makeHTTPClient()
             do {
                 try await Migrator.migrate(db)
                 logger.info("llm proxy", metadata: [
@@ -99,6 +88,32 @@ struct LLMProxyCommand: AsyncParsableCommand {
             try await client.shutdown()
             try await db.shutdown()
         }
+    }
+
+    /// The proxy's configuration, as `vega llm-proxy` and `vega serve --llm-prices` take it:
+    /// upstream keys from the environment only (a flag would show in `ps`), at least one of them.
+    static func configuration(
+        prices pricesPath: String, openAIBaseURL: String, anthropicBaseURL: String, defaultMaxTokens: Int64
+    ) throws -> LLMProxyConfiguration {
+        let environment = ProcessInfo.processInfo.environment
+        func secret(_ names: String...) -> String? { names.lazy.compactMap { environment[$0] }.first { !$0.isEmpty } }
+        var configuration = LLMProxyConfiguration(
+            openAI: secret("VEGA_LLM_OPENAI_API_KEY", "OPENAI_API_KEY").map { LLMUpstream(baseURL: openAIBaseURL, apiKey: $0) },
+            anthropic: secret("VEGA_LLM_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY").map { LLMUpstream(baseURL: anthropicBaseURL, apiKey: $0) },
+            prices: try PriceTable.load(contentsOf: URL(fileURLWithPath: pricesPath))
+        )
+        guard configuration.openAI != nil || configuration.anthropic != nil else {
+            throw ValidationError("no upstream key: set VEGA_LLM_OPENAI_API_KEY or VEGA_LLM_ANTHROPIC_API_KEY")
+        }
+        configuration.defaultMaxTokens = defaultMaxTokens
+        return configuration
+    }
+
+    /// Many calls to one upstream at once: the default pool (8 connections a host) would queue them.
+    static func makeHTTPClient() -> HTTPClient {
+        var clientConfiguration = HTTPClient.Configuration()
+        clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
     }
 
     struct MintKey: AsyncParsableCommand {
@@ -165,5 +180,32 @@ extension Decimal {
         var result = Decimal()
         NSDecimalRound(&result, &value, 0, .plain)
         return result
+    }
+}
+
+/// `vega serve`'s options for the LLM proxy it mounts at `/llm` when `--llm-prices` is given.
+struct MountedLLMProxyOptions: ParsableArguments {
+    @Option(name: .customLong("llm-prices"), help: "Serve the LLM proxy at /llm with this price table (JSON); upstream keys as for `vega llm-proxy`. Unset: /llm answers 404.")
+    var prices: String?
+
+    @Option(name: .customLong("llm-openai-base-url"), help: "The proxy's OpenAI-compatible upstream, /v1 included.")
+    var openAIBaseURL = ProcessInfo.processInfo.environment["VEGA_LLM_OPENAI_BASE_URL"] ?? "https://api.openai.com/v1"
+
+    @Option(name: .customLong("llm-anthropic-base-url"), help: "The proxy's Anthropic upstream, without /v1.")
+    var anthropicBaseURL = ProcessInfo.processInfo.environment["VEGA_LLM_ANTHROPIC_BASE_URL"] ?? "https://api.anthropic.com"
+
+    @Option(name: .customLong("llm-default-max-tokens"), help: "The cap the proxy sets on an OpenAI call that gives none.")
+    var defaultMaxTokens: Int64 = 4096
+
+    func validate() throws {
+        guard defaultMaxTokens > 0 else { throw ValidationError("--llm-default-max-tokens must be more than 0") }
+    }
+
+    /// The proxy's configuration, nil when `--llm-prices` is not given.
+    func configuration() throws -> LLMProxyConfiguration? {
+        guard let prices else { return nil }
+        return try LLMProxyCommand.configuration(
+            prices: prices, openAIBaseURL: openAIBaseURL, anthropicBaseURL: anthropicBaseURL, defaultMaxTokens: defaultMaxTokens
+        )
     }
 }

@@ -21,9 +21,10 @@ struct RulesCommand: AsyncParsableCommand {
 
         func run() async throws {
             let config = try config.map(ScanConfig.load) ?? ScanConfig()
-            // The deps engine's rules are advisories, known only per scan: nothing of it is listed here.
+            // The deps and ai engines' rules (advisories, weaknesses) are known only per scan: nothing of them is
+            // listed here, and the ai engine is not even made (it needs a provider).
             let rules = try EngineRegistry.make(
-                EngineRegistry.available, config: config, maxFileSize: Scanner.defaultMaxFileSize,
+                EngineRegistry.defaults, config: config, maxFileSize: Scanner.defaultMaxFileSize,
                 dataDirectory: DataDirectory.resolve(nil)
             )
                 .flatMap(\.rules)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import VegaLLMProxy
 import VegaScanner
 import VegaServer
 import VegaStore
@@ -50,6 +51,8 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var artifacts: ArtifactOptions
 
     @OptionGroup(title: "Scan runners (the in-process worker's)") var runner: RunnerOptions
+
+    @OptionGroup(title: "The LLM proxy (at /llm; docs/llm-proxy.md)") var llm: MountedLLMProxyOptions
 
     @Option(help: "Address to listen on.")
     var host = "127.0.0.1"
@@ -115,7 +118,10 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         bootstrapLogging()
         let logger = Logger(label: "vega")
+        // Read before the database opens: a wrong price file or a missing upstream key stops the start.
+        let llmConfiguration = try llm.configuration()
         let db = try await database.open(logger: logger)
+        let llmClient = llmConfiguration.map { _ in LLMProxyCommand.makeHTTPClient() }
         do {
             let applied = try await Migrator.migrate(db)
             logger.info("database ready", metadata: ["database": "\(database.displayURL)", "migrations_applied": "\(applied)"])
@@ -140,21 +146,32 @@ struct ServeCommand: AsyncParsableCommand {
                 store: store, dataDirectory: dataDirectory, artifacts: artifactStore, runner: runner.configuration(dataDirectory: dataDirectory),
                 logger: logger
             )
+            if let llmConfiguration {
+                logger.info("llm proxy at /llm", metadata: [
+                    "prices": "\(llmConfiguration.prices.version)", "openai": "\(llmConfiguration.openAI?.description ?? "off")",
+                    "anthropic": "\(llmConfiguration.anthropic?.description ?? "off")",
+                ])
+            }
             let app = VegaServer.buildApplication(
                 store: store,
                 configuration: .init(
                     host: host, port: port, dataDirectory: dataDirectory, artifacts: artifactStore, allowFileRepositories: allowFileRepositories,
                     metricsToken: metricsToken ?? ProcessInfo.processInfo.environment["VEGA_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 },
                     secureCookies: !insecureCookies, scanQuota: ScanQuota(maxActiveScans: maxActiveScans, maxScansPerDay: maxScansPerDay),
-                    maxUploadBytes: maxUploadBytes
+                    maxUploadBytes: maxUploadBytes,
+                    llmProxy: llmConfiguration.flatMap { proxy in
+                        llmClient.map { LLMProxy(store: store, configuration: proxy, httpClient: $0, logger: logger) }
+                    }
                 ),
                 services: noWorker ? [] : [worker], logger: logger
             )
             try await app.runService()
         } catch {
+            try? await llmClient?.shutdown()
             try? await db.shutdown()
             throw error
         }
+        try await llmClient?.shutdown()
         try await db.shutdown()
     }
 }

@@ -68,9 +68,24 @@ public struct LLMProxy: Sendable {
     /// The proxy's routes, for an application of its own (`vega llm-proxy`).
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
-        router.post("/v1/chat/completions") { request, _ in await handle(request, api: .openAIChat) }
-        router.post("/v1/messages") { request, _ in await handle(request, api: .anthropicMessages) }
+        register(on: router)
         return router
+    }
+
+    /// The proxy's two routes on `router`, whatever its context: its own application's, or
+    /// `vega serve`'s under `/llm`. Callers authenticate with a virtual key, never the host's credentials.
+    public func register<Methods: RouterMethods>(on router: Methods) {
+        router.post("v1/chat/completions") { request, _ in await handle(request, api: .openAIChat) }
+        router.post("v1/messages") { request, _ in await handle(request, api: .anthropicMessages) }
+    }
+
+    /// The same routes where no proxy is configured: 404 `api_not_configured` in each provider's shape.
+    public static func registerUnconfigured<Methods: RouterMethods>(on router: Methods) {
+        for (path, api) in [("v1/chat/completions", ProviderAPI.openAIChat), ("v1/messages", .anthropicMessages)] {
+            router.post(RouterPath(path)) { _, _ in
+                refuse(Refusal(status: 404, code: "api_not_configured", message: "this server runs no LLM proxy"), api: api)
+            }
+        }
     }
 
     func handle(_ request: Request, api: ProviderAPI) async -> Response {

@@ -52,6 +52,7 @@ struct APIRoutes {
         router.delete("api-keys/:id", use: revokeAPIKey)
         registerAuth(on: router)
         registerMembers(on: router)
+        registerLLM(on: router)
     }
 
     // MARK: Who am I

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import ServiceLifecycle
 import VegaArtifacts
+import VegaLLMProxy
 import VegaStore
 
 /// Builds the HTTP application; `vega serve` runs it, tests run the same one on loopback.
@@ -29,11 +30,13 @@ public enum VegaServer {
         public var maxUploadBytes: Int64
         /// How a scan's event stream polls and keeps its connection alive (tests make it quicker).
         public var scanEvents: ScanEventTiming
+        /// The LLM proxy, mounted at `/llm` (`vega serve --llm-prices`); nil: its routes answer 404.
+        public var llmProxy: LLMProxy?
 
         public init(
             host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "vega-data", artifacts: (any ArtifactStore)? = nil,
             allowFileRepositories: Bool = false, metricsToken: String? = nil, secureCookies: Bool = true, scanQuota: ScanQuota = ScanQuota(),
-            maxUploadBytes: Int64 = 1 << 30, scanEvents: ScanEventTiming = ScanEventTiming()
+            maxUploadBytes: Int64 = 1 << 30, scanEvents: ScanEventTiming = ScanEventTiming(), llmProxy: LLMProxy? = nil
         ) {
             self.host = host
             self.port = port
@@ -45,6 +48,7 @@ public enum VegaServer {
             self.scanQuota = scanQuota
             self.maxUploadBytes = maxUploadBytes
             self.scanEvents = scanEvents
+            self.llmProxy = llmProxy
         }
     }
 
@@ -97,6 +101,7 @@ public enum VegaServer {
         routes.registerSignIn(on: router.group("v1"))
         let api = router.group("v1").add(middleware: AuthMiddleware(store: store)).add(middleware: LogContextMiddleware())
         routes.register(on: api)
+        APIRoutes.mountLLMProxy(configuration.llmProxy, on: router.group("llm"))
         return router
     }
 }

@@ -357,6 +357,12 @@ public enum Migrator {
             "CREATE INDEX llm_calls_by_key ON llm_calls (tenant_id, key_id, created_at)",
             "CREATE INDEX llm_calls_by_scan ON llm_calls (tenant_id, scan_id, created_at)",
         ]),
+        // The LLM proxy's calls in the tenant's daily usage, added as each call settles.
+        Migration(version: 11, summary: "usage: LLM calls, tokens and cost per day", statements: [
+            "ALTER TABLE usage_days ADD COLUMN llm_calls BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE usage_days ADD COLUMN llm_tokens BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE usage_days ADD COLUMN llm_cost_micro_usd BIGINT NOT NULL DEFAULT 0",
+        ]),
     ]
 
     /// The highest version a database may be at for this build to use it.

@@ -167,26 +167,14 @@ extension Store {
         // By its public prefix before any tenant is known, as API keys are: the row yields the tenant.
         let row = try await database.withConnection { db in
             try await db.raw("""
-                SELECT id, tenant_id, scan_id, name, secret_hash, budget_tokens, budget_micro_usd, requests_per_minute,
-                    max_concurrent, revoked_at FROM llm_keys WHERE prefix = \(bind: prefix)
+                SELECT \(Self.llmKeyColumns), secret_hash, revoked_at FROM llm_keys WHERE prefix = \(bind: prefix)
                 """).first()
         }
         guard let row,
               Data(Secrets.sha256(token).utf8).constantTimeEquals(Data(try row.decode(column: "secret_hash", as: String.self).utf8)),
               try row.decode(column: "revoked_at", as: Int64?.self) == nil
         else { return nil }
-        return LLMKey(
-            id: try row.decode(column: "id", as: String.self),
-            tenant: TenantScope(tenantID: try row.decode(column: "tenant_id", as: String.self)),
-            scanID: try row.decode(column: "scan_id", as: String?.self), name: try row.decode(column: "name", as: String.self),
-            prefix: prefix,
-            limits: LLMKeyLimits(
-                budgetTokens: try row.decode(column: "budget_tokens", as: Int64.self),
-                budgetMicroUSD: try row.decode(column: "budget_micro_usd", as: Int64.self),
-                requestsPerMinute: try row.decode(column: "requests_per_minute", as: Int.self),
-                maxConcurrent: try row.decode(column: "max_concurrent", as: Int.self)
-            )
-        )
+        return try Self.llmKey(row)
     }
 
     // MARK: Budgets
@@ -226,13 +214,23 @@ extension Store {
                 RETURNING budget_tokens - spent_tokens - reserved_tokens AS tokens_left,
                     budget_micro_usd - spent_micro_usd - reserved_micro_usd AS usd_left
                 """).first() else { throw NotFound(description: "LLM key \(reservation.keyID) not found") }
-            try await ScopedSQL(db: db, scope: scope).insert(into: .llmCalls, [
+            let sql = ScopedSQL(db: db, scope: scope)
+            try await sql.insert(into: .llmCalls, [
                 "id": call.id, "key_id": call.keyID, "scan_id": call.scanID, "api": call.api, "model": call.model,
                 "prompt_tokens": call.promptTokens, "completion_tokens": call.completionTokens, "cached_tokens": call.cachedTokens,
                 "cache_write_tokens": call.cacheWriteTokens,
                 "price_version": call.priceVersion, "cost_micro_usd": call.costMicroUSD, "latency_ms": call.latencyMilliseconds,
                 "status": call.status.rawValue, "http_status": Int64(call.httpStatus), "created_at": call.createdAt.milliseconds,
             ])
+            // The tenant's usage of the call's UTC day, in the same transaction: it never disagrees with the ledger.
+            try await sql.insert(into: .usageDays, [
+                "day": CalendarDay(call.createdAt).description, "scans": 0, "files": 0, "bytes": 0,
+                "llm_calls": 1, "llm_tokens": tokens, "llm_cost_micro_usd": call.costMicroUSD,
+            ], conflict: """
+                ON CONFLICT (tenant_id, day) DO UPDATE SET
+                    llm_calls = usage_days.llm_calls + excluded.llm_calls, llm_tokens = usage_days.llm_tokens + excluded.llm_tokens,
+                    llm_cost_micro_usd = usage_days.llm_cost_micro_usd + excluded.llm_cost_micro_usd
+                """)
             return try Self.remaining(row)
         }
     }
@@ -254,13 +252,16 @@ extension Store {
         )
     }
 
-    /// A key's ledger, oldest first.
-    public func llmCalls(keyID: String, in scope: TenantScope) async throws -> [LLMCall] {
-        try await database.withConnection { db in
-            try await ScopedSQL(db: db, scope: scope).select("*", from: .llmCalls, where: "key_id = \(bind: keyID)", then: "ORDER BY created_at, id")
+    /// The ledger, oldest first: a key's calls, a scan's, or (neither given) the tenant's.
+    public func llmCalls(keyID: String? = nil, scanID: String? = nil, in scope: TenantScope) async throws -> [LLMCall] {
+        var condition: SQLQueryString = "1 = 1"
+        if let keyID { condition += " AND key_id = \(bind: keyID)" }
+        if let scanID { condition += " AND scan_id = \(bind: scanID)" }
+        return try await database.withConnection { [condition] db in
+            try await ScopedSQL(db: db, scope: scope).select("*", from: .llmCalls, where: condition, then: "ORDER BY created_at, id")
                 .map { row in
                     LLMCall(
-                        id: try row.decode(column: "id", as: String.self), keyID: keyID,
+                        id: try row.decode(column: "id", as: String.self), keyID: try row.decode(column: "key_id", as: String.self),
                         scanID: try row.decode(column: "scan_id", as: String?.self), api: try row.decode(column: "api", as: String.self),
                         model: try row.decode(column: "model", as: String.self),
                         promptTokens: try row.decode(column: "prompt_tokens", as: Int64.self),

@@ -61,6 +61,10 @@ public struct UsageCounts: Codable, Sendable, Hashable {
     public var files = 0
     public var bytes = 0
     public var findings = 0
+    /// Calls through the LLM proxy, their tokens (prompt and completion) and their cost in micro-dollars.
+    public var llmCalls = 0
+    public var llmTokens = 0
+    public var llmCostMicroUSD = 0
 
     public init() {}
 
@@ -70,6 +74,9 @@ public struct UsageCounts: Codable, Sendable, Hashable {
         sum.files += rhs.files
         sum.bytes += rhs.bytes
         sum.findings += rhs.findings
+        sum.llmCalls += rhs.llmCalls
+        sum.llmTokens += rhs.llmTokens
+        sum.llmCostMicroUSD += rhs.llmCostMicroUSD
         return sum
     }
 }
@@ -81,6 +88,9 @@ public struct UsageDay: Codable, Sendable, Hashable {
     public var files: Int
     public var bytes: Int
     public var findings: Int
+    public var llmCalls: Int
+    public var llmTokens: Int
+    public var llmCostMicroUSD: Int
 
     init(day: CalendarDay, counts: UsageCounts) {
         self.day = day
@@ -88,6 +98,9 @@ public struct UsageDay: Codable, Sendable, Hashable {
         files = counts.files
         bytes = counts.bytes
         findings = counts.findings
+        llmCalls = counts.llmCalls
+        llmTokens = counts.llmTokens
+        llmCostMicroUSD = counts.llmCostMicroUSD
     }
 }
 
@@ -114,7 +127,7 @@ extension Store {
             let sql = ScopedSQL(db: db, scope: scope)
             var counted: [CalendarDay: UsageCounts] = [:]
             for row in try await sql.select(
-                "day, scans, files, bytes, findings", from: .usageDays,
+                "day, scans, files, bytes, findings, llm_calls, llm_tokens, llm_cost_micro_usd", from: .usageDays,
                 where: "day >= \(bind: from.description) AND day <= \(bind: to.description)"
             ) {
                 guard let day = CalendarDay(try row.decode(column: "day", as: String.self)) else { continue }
@@ -123,6 +136,9 @@ extension Store {
                 counts.files = try row.decode(column: "files", as: Int.self)
                 counts.bytes = try row.decode(column: "bytes", as: Int.self)
                 counts.findings = try row.decode(column: "findings", as: Int.self)
+                counts.llmCalls = try row.decode(column: "llm_calls", as: Int.self)
+                counts.llmTokens = try row.decode(column: "llm_tokens", as: Int.self)
+                counts.llmCostMicroUSD = try row.decode(column: "llm_cost_micro_usd", as: Int.self)
                 counted[day] = counts
             }
             let days: [UsageDay] = from > to ? [] : (0...from.days(to: to)).map { offset in
