@@ -20,13 +20,16 @@ struct Sandbox: Sendable {
     ) -> [String] {
         var arguments = [
             bubblewrap, "--unshare-all", "--die-with-parent", "--cap-drop", "ALL",
-            "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+            "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
         ]
-        // A folder holding the runner's own executable stays visible, else it could not start.
-        for hidden in ["/root", "/home", dataDirectory]
-        where FileManager.default.fileExists(atPath: hidden) && !Self.contains(hidden, executable) {
-            arguments += ["--tmpfs", hidden]
-        }
+        // Mounts apply in order: hide, show again what the runner needs, then hide the data
+        // folder, which must stay hidden even when it lies inside the executable's folder.
+        let hidden = ["/tmp", "/root", "/home"].filter { FileManager.default.fileExists(atPath: $0) }
+        for folder in hidden { arguments += ["--tmpfs", folder] }
+        // The executable's folder (the binary and its resource bundles), when one of those hid it.
+        let executableFolder = (executable as NSString).deletingLastPathComponent
+        if hidden.contains(where: { Self.contains($0, executable) }) { arguments += ["--ro-bind", executableFolder, executableFolder] }
+        arguments += ["--tmpfs", dataDirectory]
         if FileManager.default.fileExists(atPath: advisories) { arguments += ["--ro-bind", advisories, advisories] }
         arguments += ["--bind", workspace, workspace, "--chdir", workspace, "--"]
         return arguments + runner

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Glibc
 import Logging
@@ -148,10 +149,8 @@ public struct ScanRunner: Sendable {
             }
         } onCancel: {
             process.interrupt()
-            Task.detached {
-                try? await Task.sleep(for: grace)
-                process.terminate()
-            }
+            // On a Dispatch timer, not a task: a busy cooperative pool must not delay the kill.
+            DispatchQueue.global().asyncAfter(deadline: .now() + grace.seconds) { process.terminate() }
         }
         try Task.checkCancellation()
         return RunnerRun(

@@ -273,7 +273,7 @@ extension Store {
 
 extension Store {
     /// Cancels a queued or running scan at once. A running scan's lease is taken from its
-    /// worker, so none of its later writes is stored; the worker sees that within a second
+    /// worker, so none of its later writes is stored; the worker sees that within half a second
     /// (`checkLease`) and stops the scan's runner.
     public func cancelScan(id: String, by actor: Principal, now: Date = Date()) async throws -> ScanRecord {
         try await changeScan(

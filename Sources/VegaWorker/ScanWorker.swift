@@ -17,7 +17,7 @@ import VegaWorkspace
 /// (`ScanRunner`) while a heartbeat renews the lease; then the findings and components are
 /// recorded, the reports, runner summary and debug log put in the artifact store and the
 /// scan marked done — every write fenced by the lease's token, so a worker that lost its
-/// scan, or whose scan was cancelled, stores nothing; it notices within a second and stops
+/// scan, or whose scan was cancelled, stores nothing; it notices within half a second and stops
 /// the runner. Claiming also runs the reaper, which requeues the scans of workers that
 /// died. Any number of these, in any number of processes (`vega serve`, `vega worker`),
 /// can share one database.
@@ -27,7 +27,8 @@ public struct ScanWorker: Service {
     /// Where the reports go: the data folder's `artifacts` unless the operator chose a store.
     let artifacts: any ArtifactStore
     let pollInterval: Duration
-    /// How often a running scan's progress is written to its row, at most.
+    /// How often a running scan's progress is written to its row, at most, or, when it has not
+    /// moved, its lease checked (a cancel is noticed within this).
     let progressInterval: Duration
     /// Scans this worker runs at once.
     let concurrency: Int
@@ -48,7 +49,7 @@ public struct ScanWorker: Service {
 
     public init(
         store: Store, dataDirectory: String, artifacts: (any ArtifactStore)? = nil, pollInterval: Duration = .seconds(1),
-        progressInterval: Duration = .seconds(1), concurrency: Int = 1, lease: Duration = .seconds(60), shutdownGrace: Duration = .seconds(30),
+        progressInterval: Duration = .milliseconds(500), concurrency: Int = 1, lease: Duration = .seconds(60), shutdownGrace: Duration = .seconds(30),
         backoff: RetryBackoff = RetryBackoff(), runner: RunnerConfiguration? = nil, trivialJobs: Bool = false, logger: Logger
     ) {
         self.store = store

@@ -48,7 +48,8 @@ import VegaStoreTestSupport
             request.headers.add(name: "content-type", value: "application/json")
             for (name, value) in headers { request.headers.add(name: name, value: value) }
             request.body = .bytes(ByteBuffer(string: body))
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+            // Generous: 64 callers queue on the client's few connections, on a machine the suite shares.
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
             let bytes = try await response.body.collect(upTo: 1 << 20)
             return Answer(
                 status: Int(response.status.code), headers: Dictionary(response.headers.map { ($0.name.lowercased(), $0.value) }) { $1 },
@@ -266,7 +267,8 @@ import VegaStoreTestSupport
                 request.method = .POST
                 request.headers.add(name: "x-api-key", value: issued.token)
                 request.body = .bytes(ByteBuffer(string: #"{"model":"claude-endless","stream":true,"max_tokens":1000,"messages":[{"role":"user","content":"hi"}]}"#))
-                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+                // Generous: 64 callers queue on the client's few connections, on a machine the suite shares.
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
                 var received = 0
                 for try await chunk in response.body {
                     received += chunk.readableBytes
