@@ -183,17 +183,24 @@ public struct RunnerRun: Sendable {
             }
         case .exited(RunnerChild.scanFailedStatus):
             throw RunnerFailure(message: failure ?? "the scan failed")
+        case .exited(let status) where (129...159).contains(status):
+            // bubblewrap passes on a signal's end as 128 + the signal, as shells do.
+            throw RunnerFailure(message: stopped(by: status - 128))
         case .exited(let status):
             throw RunnerFailure(message: "the runner exited with status \(status)\(lastLine)")
         case .timedOut:
             throw RunnerFailure(message: "the scan took longer than its limit of \(Int(timeout.seconds)) s")
-        case .signalled(SIGXCPU):
-            throw RunnerFailure(message: "the scan used more than its CPU limit of \(limits.cpuSeconds) s")
-        case .signalled(SIGXFSZ):
-            throw RunnerFailure(message: "the scan tried to write a file larger than its limit of \(ByteSize(bytes: limits.fileSizeBytes))")
         case .signalled(let signal):
-            // An allocation refused under the memory limit ends a Swift process with a trap.
-            throw RunnerFailure(message: "the runner was stopped by signal \(signal); it may have run out of memory (limit \(ByteSize(bytes: limits.memoryBytes)))\(lastLine)")
+            throw RunnerFailure(message: stopped(by: signal))
+        }
+    }
+
+    private func stopped(by signal: Int32) -> String {
+        switch signal {
+        case SIGXCPU: "the scan used more than its CPU limit of \(limits.cpuSeconds) s"
+        case SIGXFSZ: "the scan tried to write a file larger than its limit of \(ByteSize(bytes: limits.fileSizeBytes))"
+        // An allocation refused under the memory limit ends a Swift process with a trap.
+        default: "the runner was stopped by signal \(signal); it may have run out of memory (limit \(ByteSize(bytes: limits.memoryBytes)))\(lastLine)"
         }
     }
 
