@@ -100,6 +100,8 @@ public struct ScanWorker: Service {
         // A finished scan's slot, announced to the claiming loop when every slot was taken.
         let (freed, announce) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         var slotFreed = freed.makeAsyncIterator()
+        // Only this loop reaps, at most once per poll interval.
+        var lastReap: ContinuousClock.Instant?
         await withDiscardingTaskGroup { scans in
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 let free = concurrency - counters.running.load(ordering: .relaxed)
@@ -109,7 +111,8 @@ public struct ScanWorker: Service {
                 }
                 var claimed: [ClaimedScan] = []
                 do {
-                    if counters.reapDue(every: pollInterval) {
+                    if lastReap.map({ ContinuousClock.now - $0 >= pollInterval }) ?? true {
+                        lastReap = .now
                         for scan in try await store.reclaimExpiredLeases(backoff: backoff) {
                             logger.warning("worker lost: lease expired", metadata: [
                                 "scan_id": "\(scan.scanID)", "tenant_id": "\(scan.scope.tenantID)", "state": "\(scan.state.rawValue)",
@@ -432,17 +435,6 @@ final class Counters: Sendable {
     let ran = Atomic<Int>(0)
     /// Scans running now: the slots taken.
     let running = Atomic<Int>(0)
-    private let lastReap = Mutex<ContinuousClock.Instant?>(nil)
-
-    /// Whether the reaper should run now: at most once per `interval`.
-    func reapDue(every interval: Duration) -> Bool {
-        let now = ContinuousClock.now
-        return lastReap.withLock { last in
-            if let last, now - last < interval { return false }
-            last = now
-            return true
-        }
-    }
 }
 
 /// Set once, read from other tasks.
