@@ -117,7 +117,7 @@ import VegaTestSupport
         request.headers.add(name: "authorization", value: "Bearer \(token)")
         request.body = .bytes(ByteBuffer(string: #"{"model":"gpt-test","max_tokens":20,"messages":[{"role":"user","content":"hi"}]}"#))
         var answered: HTTPClientResponse?
-        for _ in 0..<150 where answered == nil && process.isRunning {  // until it listens
+        for _ in 0..<600 where answered == nil && process.isRunning {  // until it listens (a loaded machine may take a while)
             if let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(10)) {
                 answered = response
             } else {
